@@ -1,0 +1,4 @@
+export default async function globalTeardown() {
+  await globalThis.__mongrateServer?.stop();
+  globalThis.__mongrateServer = undefined;
+}
