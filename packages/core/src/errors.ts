@@ -1,0 +1,204 @@
+/** Stable, machine-readable codes of every error this package throws. */
+export const MigrateErrorCode = {
+  InvalidMigrations: 'INVALID_MIGRATIONS',
+  InvalidOption: 'INVALID_OPTION',
+  MigrationNotFound: 'MIGRATION_NOT_FOUND',
+  MigrationLocked: 'MIGRATION_LOCKED',
+  LockLost: 'LOCK_LOST',
+  MigrationAlreadyApplied: 'MIGRATION_ALREADY_APPLIED',
+  MigrationNotApplied: 'MIGRATION_NOT_APPLIED',
+  ChecksumDrift: 'CHECKSUM_DRIFT',
+  DatabaseNotReady: 'DATABASE_NOT_READY',
+  MigrationFailed: 'MIGRATION_FAILED',
+  Interrupted: 'INTERRUPTED',
+  ValidationFailed: 'VALIDATION_FAILED',
+} as const;
+export type MigrateErrorCode = (typeof MigrateErrorCode)[keyof typeof MigrateErrorCode];
+
+/** Base class of every error thrown by this package. `code` is stable; `message` says what to do. */
+export class MigrateError extends Error {
+  override name = 'MigrateError';
+  readonly code: MigrateErrorCode;
+
+  constructor(code: MigrateErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A migration source could not be loaded: bad file name, duplicate number, missing `up`/`down`, or an import failure. */
+export class MigrationLoadError extends MigrateError {
+  override name = 'MigrationLoadError';
+  constructor(
+    message: string,
+    readonly file?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(MigrateErrorCode.InvalidMigrations, message, options);
+  }
+}
+
+/** An option or argument is invalid. Nothing was written. */
+export class InvalidOptionError extends MigrateError {
+  override name = 'InvalidOptionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(MigrateErrorCode.InvalidOption, message, options);
+  }
+}
+
+/** A migration reference (id, name or number) matches no known migration, or more than one. */
+export class MigrationNotFoundError extends MigrateError {
+  override name = 'MigrationNotFoundError';
+  constructor(
+    readonly reference: string,
+    known: readonly string[],
+    ambiguous = false,
+  ) {
+    super(
+      MigrateErrorCode.MigrationNotFound,
+      ambiguous
+        ? `Migration "${reference}" is ambiguous: it matches ${known.join(', ')}. Use the full id.`
+        : `No migration matches "${reference}". Known migrations: ${known.length ? known.join(', ') : '(none)'}. Run \`migrate status\` to list them.`,
+    );
+  }
+}
+
+/** Who holds a lease: enough for an operator to find the process. */
+export interface LockHolder {
+  readonly runId: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly user?: string;
+  readonly acquiredAt?: Date;
+  readonly expiresAt?: Date;
+}
+
+/** The migration lock is held by another process and was not released within the wait timeout. */
+export class MigrationLockedError extends MigrateError {
+  override name = 'MigrationLockedError';
+  constructor(
+    readonly holder: LockHolder | undefined,
+    detail: string,
+  ) {
+    const who = holder
+      ? `host ${holder.host}, pid ${holder.pid}, run ${holder.runId}${holder.expiresAt ? `, lease expires ${holder.expiresAt.toISOString()}` : ''}`
+      : 'an unknown holder';
+    super(
+      MigrateErrorCode.MigrationLocked,
+      `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire or run \`migrate unlock\` (\`--force\` to remove a live lease).`,
+    );
+  }
+}
+
+/** Our lease expired or was taken over; the run stopped before writing anything more. */
+export class LockLostError extends MigrateError {
+  override name = 'LockLostError';
+  constructor(detail: string) {
+    super(
+      MigrateErrorCode.LockLost,
+      `The migration lock was lost (${detail}); this run stopped at a batch boundary and wrote nothing more. ` +
+        'Another process may have taken over; run `migrate status`, then `migrate up` to resume.',
+    );
+  }
+}
+
+/** `up` was asked for a named migration that is already applied. */
+export class MigrationAlreadyAppliedError extends MigrateError {
+  override name = 'MigrationAlreadyAppliedError';
+  constructor(readonly migrationId: string) {
+    super(
+      MigrateErrorCode.MigrationAlreadyApplied,
+      `Migration ${migrationId} is already completed. To run it again, roll it back first (\`migrate down --to ${migrationId}\`), then run \`migrate up ${migrationId}\`.`,
+    );
+  }
+}
+
+/** `down` was asked to revert something that is not applied. */
+export class MigrationNotAppliedError extends MigrateError {
+  override name = 'MigrationNotAppliedError';
+  constructor(
+    readonly migrationId: string | undefined,
+    detail?: string,
+  ) {
+    super(
+      MigrateErrorCode.MigrationNotApplied,
+      migrationId
+        ? `Migration ${migrationId} is not applied, so there is nothing to roll back.${detail ? ` ${detail}` : ''} Run \`migrate status\` to see what is applied.`
+        : 'No migration is applied, so there is nothing to roll back. Run `migrate status` to see the state.',
+    );
+  }
+}
+
+/** One applied migration whose file no longer matches what ran. */
+export interface DriftEntry {
+  readonly id: string;
+  /** `changed`: the file's checksum differs; `missing`: the file is gone. */
+  readonly kind: 'changed' | 'missing';
+  readonly recordedChecksum: string;
+  readonly currentChecksum?: string;
+}
+
+/** Applied migrations were edited or removed after they ran. */
+export class ChecksumDriftError extends MigrateError {
+  override name = 'ChecksumDriftError';
+  constructor(readonly drift: readonly DriftEntry[]) {
+    super(
+      MigrateErrorCode.ChecksumDrift,
+      `Applied migrations changed since they ran: ${drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. ` +
+        'Restore the original files, or add a new migration for the change. Run `migrate verify` for details; `--allow-drift` overrides.',
+    );
+  }
+}
+
+/** The database could not be reached or answered in an unexpected way. */
+export class DatabaseNotReadyError extends MigrateError {
+  override name = 'DatabaseNotReadyError';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      MigrateErrorCode.DatabaseNotReady,
+      `The database is not reachable: ${detail}. Check the connection string (--uri or MONGODB_URI), that the server is up, and the network.`,
+      options,
+    );
+  }
+}
+
+/** A migration threw. `cause` holds the original error. */
+export class MigrationFailedError extends MigrateError {
+  override name = 'MigrationFailedError';
+  constructor(
+    readonly migrationId: string,
+    readonly direction: 'up' | 'down',
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      MigrateErrorCode.MigrationFailed,
+      `Migration ${migrationId} (${direction}) failed: ${reason}. Its state and progress are recorded; fix the cause and run \`migrate ${direction}\` again to resume.`,
+      { cause },
+    );
+  }
+}
+
+/** The run was asked to stop (SIGINT, SIGTERM or an aborted signal) and stopped at a batch boundary. */
+export class InterruptedError extends MigrateError {
+  override name = 'InterruptedError';
+  constructor(detail = 'the run was interrupted') {
+    super(MigrateErrorCode.Interrupted, `${detail}; stopped at a batch boundary with progress recorded. Run the same command again to resume.`);
+  }
+}
+
+/** A migration's own post-condition check failed. */
+export class ValidationFailedError extends MigrateError {
+  override name = 'ValidationFailedError';
+  constructor(message: string) {
+    super(MigrateErrorCode.ValidationFailed, message);
+  }
+}
+
+/** Walks an error's `cause` chain and returns the first `MigrateError` with the given code. */
+export function findMigrateError(error: unknown, code: MigrateErrorCode): MigrateError | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof MigrateError && e.code === code) return e;
+  }
+  return undefined;
+}

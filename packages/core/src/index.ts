@@ -1,0 +1,18 @@
+export * from './errors.js';
+export type * from './migration.js';
+export { Direction } from './migration.js';
+export type * from './migration-lock.js';
+export type * from './migration-storage.js';
+export { MigrationStatus } from './migration-storage.js';
+export * from './migration-source.js';
+export { findMigration, listMigrationFiles, loadMigrations, MIGRATION_FILE_PATTERN, type LoadedMigration } from './load-migrations.js';
+export * from './mongo-lock.js';
+export * from './mongo-migration-storage.js';
+export * from './migrator.js';
+export * from './logger.js';
+export * from './redact.js';
+export * from './server-clock.js';
+export * from './run-identity.js';
+export * from './backup-and-update.js';
+export * from './restore-backups.js';
+export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './backup-document.js';

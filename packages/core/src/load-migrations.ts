@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MigrationLoadError, MigrationNotFoundError } from './errors.js';
+import type { MigrationModule } from './migration.js';
+import type { MigrationSource } from './migration-source.js';
+
+/** A migration file, loaded and checked. */
+export interface LoadedMigration {
+  /** `namespace/NNN_name`: the key in storage. */
+  readonly id: string;
+  /** `NNN_name` */
+  readonly name: string;
+  readonly number: number;
+  readonly namespace: string;
+  readonly path: string;
+  /** sha256 of the file's bytes. */
+  readonly checksum: string;
+  readonly source: MigrationSource;
+  readonly module: MigrationModule;
+}
+
+/** `NNN_snake_name.ts` (or .js/.mjs). */
+export const MIGRATION_FILE_PATTERN = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|js|mjs)$/;
+const CANDIDATE = /^\d+_.*\.(m?[jt]s)$/;
+const NOT_A_MIGRATION = /(\.d\.ts|\.test\.[mc]?[jt]s|\.spec\.[mc]?[jt]s)$/;
+
+/** Lists a source's migration files in order, rejecting bad names and duplicate numbers. */
+export async function listMigrationFiles(source: MigrationSource): Promise<Array<{ file: string; name: string; number: number }>> {
+  const entries = await readdir(source.directory, { withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile() && CANDIDATE.test(e.name) && !NOT_A_MIGRATION.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  const byNumber = new Map<number, string>();
+  const listed: Array<{ file: string; name: string; number: number }> = [];
+  for (const file of files) {
+    const match = MIGRATION_FILE_PATTERN.exec(file);
+    if (!match) {
+      throw new MigrationLoadError(
+        `Migration file ${path.join(source.directory, file)} is misnamed: use NNN_snake_case_name.ts (digits, an underscore, lower-case words joined by underscores).`,
+        file,
+      );
+    }
+    const number = Number(match[1]);
+    const previous = byNumber.get(number);
+    if (previous) {
+      throw new MigrationLoadError(
+        `Duplicate migration number ${match[1]} in ${source.directory}: ${previous} and ${file}. Renumber one of them (\`migrate create\` picks the next free number).`,
+        file,
+      );
+    }
+    byNumber.set(number, file);
+    listed.push({ file, name: file.replace(/\.(ts|js|mjs)$/, ''), number });
+  }
+  return listed.sort((a, b) => a.number - b.number);
+}
+
+/** Loads every migration of every source with `import()`, before anything runs. */
+export async function loadMigrations(sources: readonly MigrationSource[]): Promise<LoadedMigration[]> {
+  const namespaces = new Map<string, string>();
+  for (const source of sources) {
+    const other = namespaces.get(source.namespace);
+    if (other && other !== source.directory) {
+      throw new MigrationLoadError(`Two migration sources share the namespace "${source.namespace}": ${other} and ${source.directory}. Give one a namespace of its own.`);
+    }
+    namespaces.set(source.namespace, source.directory);
+  }
+  const loaded: LoadedMigration[] = [];
+  for (const source of sources) {
+    if (loaded.some((m) => m.source.directory === source.directory)) continue;
+    for (const { file, name, number } of await listMigrationFiles(source)) {
+      const filePath = path.join(source.directory, file);
+      const bytes = await readFile(filePath);
+      let imported: Record<string, unknown>;
+      try {
+        imported = (await import(pathToFileURL(filePath).href)) as Record<string, unknown>;
+      } catch (error) {
+        throw new MigrationLoadError(`Migration ${filePath} failed to load: ${error instanceof Error ? error.message : String(error)}. Fix the file; nothing has run.`, file, {
+          cause: error,
+        });
+      }
+      const module = pickModule(imported);
+      if (!module) {
+        throw new MigrationLoadError(`Migration ${filePath} must export functions \`up\` and \`down\` (named exports, or a default export object with both). Nothing has run.`, file);
+      }
+      loaded.push({
+        id: `${source.namespace}/${name}`,
+        name,
+        number,
+        namespace: source.namespace,
+        path: filePath,
+        checksum: createHash('sha256').update(bytes).digest('hex'),
+        source,
+        module,
+      });
+    }
+  }
+  return loaded;
+}
+
+function pickModule(imported: Record<string, unknown>): MigrationModule | undefined {
+  const candidates = [imported, imported.default as Record<string, unknown> | undefined];
+  for (const c of candidates) {
+    if (c && typeof c.up === 'function' && typeof c.down === 'function') return c as unknown as MigrationModule;
+  }
+  return undefined;
+}
+
+/**
+ * Finds a migration by full id (`ns/004_name`), name (`004_name`), number (`004` or `4`) or `ns/004`.
+ * Throws `MigrationNotFoundError` when none or several match.
+ */
+export function findMigration<T extends { readonly id: string; readonly name: string; readonly number: number; readonly namespace: string }>(
+  reference: string,
+  migrations: readonly T[],
+): T {
+  const ref = reference.trim();
+  const [ns, rest] = ref.includes('/') ? [ref.slice(0, ref.lastIndexOf('/')), ref.slice(ref.lastIndexOf('/') + 1)] : [undefined, ref];
+  const inNamespace = ns === undefined ? migrations : migrations.filter((m) => m.namespace === ns);
+  let matches = inNamespace.filter((m) => m.id === ref || m.name === rest);
+  if (matches.length === 0 && /^\d+$/.test(rest)) matches = inNamespace.filter((m) => m.number === Number(rest));
+  if (matches.length === 1 && matches[0]) return matches[0];
+  throw new MigrationNotFoundError(reference, (matches.length > 1 ? matches : migrations).map((m) => m.id), matches.length > 1);
+}

@@ -1,0 +1,36 @@
+import type { ObjectId } from 'mongodb';
+import type { LockHolder } from './errors.js';
+
+/** What a running migration may ask of the lease it runs under. */
+export interface LeaseGuard {
+  /** The lease's `_id`: the fencing token written with every state change. */
+  readonly fence: ObjectId;
+  /** Throws `LockLostError` if the lease is known lost or may have expired (local clock; no round trip). */
+  assertHeld(): void;
+}
+
+/** A held lease. */
+export interface Lease extends LeaseGuard {
+  readonly holder: LockHolder;
+  /** True once a renewal found the lease gone or it outlived its term without one. */
+  readonly lost: boolean;
+  /** Stops renewing and deletes the lease (only ours, by `_id`). */
+  release(): Promise<void>;
+}
+
+/** What `unlock` did. */
+export interface UnlockResult {
+  readonly removed: boolean;
+  readonly holder?: LockHolder;
+  readonly expired?: boolean;
+}
+
+/** A mutual-exclusion lease between processes. */
+export interface MigrationLock {
+  /** Waits until the lease is ours or the wait timeout passes (`MigrationLockedError`). */
+  acquire(options?: { readonly signal?: AbortSignal }): Promise<Lease>;
+  /** The current holder, if any, and whether its lease has expired by the server's clock. */
+  inspect(): Promise<{ readonly holder: LockHolder; readonly expired: boolean } | undefined>;
+  /** Removes an expired lease; with `force`, any lease. */
+  unlock(options?: { readonly force?: boolean }): Promise<UnlockResult>;
+}

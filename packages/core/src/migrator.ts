@@ -1,0 +1,515 @@
+import { EventEmitter } from 'node:events';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import { MigrationError, RerunBehavior, Umzug, type RunnableMigration } from 'umzug';
+import type { Logger } from 'winston';
+import {
+  ChecksumDriftError,
+  DatabaseNotReadyError,
+  InterruptedError,
+  InvalidOptionError,
+  MigrateErrorCode,
+  MigrationAlreadyAppliedError,
+  MigrationFailedError,
+  MigrationNotAppliedError,
+  findMigrateError,
+  type DriftEntry,
+  type LockHolder,
+} from './errors.js';
+import { findMigration, loadMigrations, type LoadedMigration } from './load-migrations.js';
+import { createLogger } from './logger.js';
+import type { Direction, ImpactReport, MigrationContext, MigrationCounts, ProgressEvent } from './migration.js';
+import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
+import type { MigrationSource } from './migration-source.js';
+import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './migration-storage.js';
+import { MongoLock } from './mongo-lock.js';
+import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
+import { redactSecrets } from './redact.js';
+import { newRunIdentity, type RunIdentity } from './run-identity.js';
+import { ServerClock } from './server-clock.js';
+
+export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_PREVIEW_TOP = 10;
+export const DEFAULT_PREVIEW_SAMPLES = 5;
+export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 10_000;
+
+export interface MigratorOptions {
+  readonly client: MongoClient;
+  /** Database of the data and of the migration state. Default: the one in the client's connection string. */
+  readonly dbName?: string;
+  /** Where migrations come from, in run order. */
+  readonly sources: readonly MigrationSource[];
+  /** Default: `createLogger()` (info and up, to stderr). */
+  readonly logger?: Logger;
+  /** Batch size handed to migrations. Default `DEFAULT_BATCH_SIZE` (1000). */
+  readonly batchSize?: number;
+  /** Lease term of the lock. Default `DEFAULT_LEASE_MS` (60 s). */
+  readonly leaseMs?: number;
+  /** How long `up`/`down` wait for another process's lock. Default `DEFAULT_LOCK_WAIT_TIMEOUT_MS` (5 min). */
+  readonly lockWaitTimeoutMs?: number;
+  /** Longest pause between lock tries. Default `DEFAULT_LOCK_POLL_MS` (500 ms). */
+  readonly lockPollMs?: number;
+  /** Name of the lock document. Default `DEFAULT_LOCK_NAME` (`migrations`). */
+  readonly lockName?: string;
+  /** Default `DEFAULT_MIGRATIONS_COLLECTION` (`migrations`). */
+  readonly migrationsCollection?: string;
+  /** Default `DEFAULT_HISTORY_COLLECTION` (`migration_history`). */
+  readonly historyCollection?: string;
+  /** Default `DEFAULT_LOCK_COLLECTION` (`migration_locks`). */
+  readonly lockCollection?: string;
+  /** Run `up` even when applied migrations changed. Default false. */
+  readonly allowDrift?: boolean;
+  /** Replaces the Mongo lease lock (tests, other coordination). */
+  readonly lock?: MigrationLock;
+}
+
+export interface UpOptions {
+  /** Apply up to and including this migration (id, name or number). */
+  readonly to?: string;
+  /** Apply this many pending migrations. */
+  readonly step?: number;
+  /** Apply only this migration. Throws `MigrationAlreadyAppliedError` if it is applied. */
+  readonly migration?: string;
+  /** Overrides `MigratorOptions.allowDrift`. */
+  readonly allowDrift?: boolean;
+  /** Abort to stop at the next batch boundary. */
+  readonly signal?: AbortSignal;
+}
+
+export interface DownOptions {
+  /** Revert down to and including this migration; `0` reverts all. Default: the last applied one. */
+  readonly to?: string | 0;
+  /** Revert this many. */
+  readonly step?: number;
+  /** Revert only this migration; also restores a partially applied (failed or killed) one. */
+  readonly migration?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunResult {
+  readonly direction: Direction;
+  readonly migrations: ReadonlyArray<{ readonly id: string; readonly counts?: MigrationCounts; readonly durationMs: number }>;
+  /** True when nothing was eligible (no lock was needed or, after waiting, another process had done it). */
+  readonly nothingToDo: boolean;
+}
+
+/** One migration as `status` shows it. */
+export interface MigrationState {
+  readonly id: string;
+  readonly description?: string;
+  readonly state: MigrationStatus | 'pending' | 'missing';
+  readonly record?: MigrationRecord;
+  readonly drift?: DriftEntry['kind'];
+  readonly hasPreview: boolean;
+}
+
+export interface StatusReport {
+  readonly migrations: readonly MigrationState[];
+  readonly pending: number;
+  /** Whether `up` has work to do. */
+  readonly needed: boolean;
+  readonly drift: readonly DriftEntry[];
+  readonly lock?: { readonly holder: LockHolder; readonly expired: boolean };
+}
+
+export interface PreviewOptions {
+  /** Preview this migration; default: every pending migration. */
+  readonly migration?: string;
+  /** Default `DEFAULT_PREVIEW_TOP` (10). */
+  readonly top?: number;
+  /** Default `DEFAULT_PREVIEW_SAMPLES` (5). */
+  readonly samples?: number;
+}
+
+export interface PreviewResult {
+  readonly id: string;
+  readonly state: MigrationState['state'];
+  readonly report?: ImpactReport;
+  /** Why there is no report. */
+  readonly note?: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly drift: readonly DriftEntry[];
+  readonly checked: number;
+}
+
+/** Events a migrator emits. */
+export interface MigratorEvents {
+  migrating: [{ id: string }];
+  migrated: [{ id: string; counts?: MigrationCounts }];
+  reverting: [{ id: string }];
+  reverted: [{ id: string; counts?: MigrationCounts }];
+  progress: [ProgressEvent];
+  'lock-waiting': [LockHolder];
+  'lock-acquired': [{ fence: string }];
+}
+
+interface RunContext extends StorageRunContext {
+  readonly lease: Lease;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs migrations from one or more sources against one database, through umzug, under a lease lock.
+ * Safe to call `up()` from every replica at boot: one runs each migration, the others wait and find nothing pending.
+ */
+export class Migrator extends EventEmitter<MigratorEvents> {
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly #client: MongoClient;
+  readonly #ownsClient: boolean;
+  readonly #storage: MongoMigrationStorage;
+  readonly #lock: MigrationLock;
+  readonly #identity: RunIdentity = newRunIdentity();
+  readonly #batchSize: number;
+  #loaded: Promise<LoadedMigration[]> | undefined;
+
+  constructor(
+    private readonly options: MigratorOptions,
+    ownsClient = false,
+  ) {
+    super();
+    this.#client = options.client;
+    this.#ownsClient = ownsClient;
+    this.logger = options.logger ?? createLogger();
+    this.db = options.client.db(options.dbName);
+    this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
+      throw new InvalidOptionError(`batchSize must be a positive whole number (got ${options.batchSize}).`);
+    }
+    const clock = new ServerClock(this.db);
+    this.#storage = new MongoMigrationStorage({
+      db: this.db,
+      clock,
+      ...(options.migrationsCollection ? { collection: options.migrationsCollection } : {}),
+      ...(options.historyCollection ? { historyCollection: options.historyCollection } : {}),
+    });
+    this.#lock =
+      options.lock ??
+      new MongoLock({
+        db: this.db,
+        identity: this.#identity,
+        logger: this.logger,
+        clock,
+        onWait: (holder) => this.emit('lock-waiting', holder),
+        ...(options.lockCollection ? { collection: options.lockCollection } : {}),
+        ...(options.lockName ? { name: options.lockName } : {}),
+        ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+        ...(options.lockWaitTimeoutMs !== undefined ? { waitTimeoutMs: options.lockWaitTimeoutMs } : {}),
+        ...(options.lockPollMs ? { pollMs: options.lockPollMs } : {}),
+      });
+  }
+
+  /**
+   * Connects to `uri` and returns a migrator that owns the client (`close()` closes it).
+   * Fails with `DatabaseNotReadyError` within the server selection timeout if the server cannot be reached.
+   */
+  static async connect(uri: string, options: Omit<MigratorOptions, 'client'> & { readonly clientOptions?: MongoClientOptions }): Promise<Migrator> {
+    let client: MongoClient;
+    try {
+      client = new MongoClient(uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, ...options.clientOptions });
+    } catch (error) {
+      throw new InvalidOptionError(`The connection string is invalid: ${redactSecrets(error instanceof Error ? error.message : String(error))}. Expected mongodb://host[:port]/database.`, {
+        cause: error,
+      });
+    }
+    try {
+      await client.connect();
+      await client.db(options.dbName).command({ ping: 1 });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw new DatabaseNotReadyError(redactSecrets(error instanceof Error ? error.message : String(error)), { cause: error });
+    }
+    return new Migrator({ ...options, client }, true);
+  }
+
+  /** Closes the client if this migrator opened it. */
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.#client.close();
+  }
+
+  /** Loads and checks every migration (once). Throws `MigrationLoadError` before anything runs. */
+  async load(): Promise<readonly LoadedMigration[]> {
+    this.#loaded ??= loadMigrations(this.options.sources).catch((error: unknown) => {
+      this.#loaded = undefined;
+      throw error;
+    });
+    return this.#loaded;
+  }
+
+  async status(): Promise<StatusReport> {
+    const migrations = await this.load();
+    const records = await this.#storage.records();
+    const byId = new Map(records.map((r) => [r._id, r]));
+    const drift = computeDrift(migrations, records);
+    const driftById = new Map(drift.map((d) => [d.id, d.kind]));
+    const states: MigrationState[] = migrations.map((m) => {
+      const record = byId.get(m.id);
+      return {
+        id: m.id,
+        ...(m.module.description ? { description: m.module.description } : {}),
+        state: record ? record.status : 'pending',
+        ...(record ? { record } : {}),
+        ...(driftById.has(m.id) ? { drift: driftById.get(m.id) } : {}),
+        hasPreview: typeof m.module.preview === 'function',
+      };
+    });
+    for (const record of records) {
+      if (!migrations.some((m) => m.id === record._id)) states.push({ id: record._id, state: 'missing', record, drift: 'missing', hasPreview: false });
+    }
+    const pending = states.filter((s) => s.state !== 'missing' && !(s.record && isExecuted(s.record))).length;
+    const lock = await this.#lock.inspect();
+    return { migrations: states, pending, needed: pending > 0, drift, ...(lock ? { lock } : {}) };
+  }
+
+  /** Ids of pending migrations, in run order. */
+  async pending(): Promise<string[]> {
+    return (await this.#umzug(undefined).pending()).map((m) => m.name);
+  }
+
+  /** Ids of applied migrations, in run order. */
+  async executed(): Promise<string[]> {
+    return (await this.#umzug(undefined).executed()).map((m) => m.name);
+  }
+
+  /** Impact reports of pending migrations (or of one), computed without writing and without the lock. */
+  async preview(options: PreviewOptions = {}): Promise<PreviewResult[]> {
+    const migrations = await this.load();
+    const records = new Map((await this.#storage.records()).map((r) => [r._id, r]));
+    const targets = options.migration
+      ? [findMigration(options.migration, migrations)]
+      : migrations.filter((m) => !(records.get(m.id) && isExecuted(records.get(m.id) as MigrationRecord)));
+    const results: PreviewResult[] = [];
+    for (const m of targets) {
+      const record = records.get(m.id);
+      const state = record ? record.status : 'pending';
+      if (record && isExecuted(record)) {
+        results.push({ id: m.id, state, note: 'already applied; nothing to preview' });
+      } else if (!m.module.preview) {
+        results.push({ id: m.id, state, note: 'this migration has no preview' });
+      } else {
+        const report = await m.module.preview({
+          client: this.#client,
+          db: this.db,
+          logger: this.logger.child({ migration: m.id }),
+          migration: { id: m.id },
+          batchSize: this.#batchSize,
+          top: options.top ?? DEFAULT_PREVIEW_TOP,
+          samples: options.samples ?? DEFAULT_PREVIEW_SAMPLES,
+        });
+        results.push({ id: m.id, state, report });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Applies pending migrations. When nothing is pending it returns after one round trip, without the lock.
+   * Otherwise it takes the lock, re-reads what is applied and runs what is still pending.
+   */
+  async up(options: UpOptions = {}): Promise<RunResult> {
+    exclusive(options, ['to', 'step', 'migration']);
+    if (options.step !== undefined) positiveStep(options.step);
+    const migrations = await this.load();
+    const named = options.migration ? findMigration(options.migration, migrations) : undefined;
+    const to = options.to ? findMigration(options.to, migrations) : undefined;
+    const executed = new Set(await this.#storage.executed());
+    if (named && executed.has(named.id)) throw new MigrationAlreadyAppliedError(named.id);
+    const pending = migrations.filter((m) => !executed.has(m.id));
+    const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
+    if (eligible.length === 0) return { direction: 'up', migrations: [], nothingToDo: true };
+    if (!(options.allowDrift ?? this.options.allowDrift)) {
+      const drift = computeDrift(migrations, this.#storage.lastRead ?? []);
+      if (drift.length > 0) throw new ChecksumDriftError(drift);
+    }
+    return this.#underLock('up', options.signal, async (umzug) => {
+      if (named) return umzug.up({ migrations: [named.id], rerun: RerunBehavior.SKIP });
+      if (to) {
+        const stillPending = (await umzug.pending()).map((m) => m.name);
+        return stillPending.includes(to.id) ? umzug.up({ to: to.id }) : [];
+      }
+      return options.step !== undefined ? umzug.up({ step: options.step }) : umzug.up();
+    });
+  }
+
+  /** Reverts the last applied migration, or down to `to`, or `step` of them, or one named migration. */
+  async down(options: DownOptions = {}): Promise<RunResult> {
+    exclusive(options, ['to', 'step', 'migration']);
+    if (options.step !== undefined) positiveStep(options.step);
+    const migrations = await this.load();
+    const named = options.migration ? findMigration(options.migration, migrations) : undefined;
+    const to = options.to ? findMigration(options.to, migrations) : undefined;
+    const executed = new Set(await this.#storage.executed());
+    const records = new Map((this.#storage.lastRead ?? []).map((r) => [r._id, r]));
+    let partial = false;
+    if (named && !executed.has(named.id)) {
+      const record = records.get(named.id);
+      partial = record?.direction === 'up' && (record.status === MigrationStatus.applying || record.status === MigrationStatus.failed);
+      if (!partial) throw new MigrationNotAppliedError(named.id);
+    }
+    if (!named && executed.size === 0) throw new MigrationNotAppliedError(undefined);
+    if (to && !executed.has(to.id)) throw new MigrationNotAppliedError(to.id);
+    const drift = computeDrift(migrations, this.#storage.lastRead ?? []).filter((d) => executed.has(d.id));
+    if (drift.length > 0) this.logger.warn('rolling back migrations whose files changed since they ran', { drift });
+    return this.#underLock('down', options.signal, async (umzug) => {
+      if (named) return umzug.down({ migrations: [named.id], rerun: partial ? RerunBehavior.ALLOW : RerunBehavior.SKIP });
+      if (options.to === 0) return umzug.down({ to: 0 });
+      if (to) {
+        const stillExecuted = (await umzug.executed()).map((m) => m.name);
+        return stillExecuted.includes(to.id) ? umzug.down({ to: to.id }) : [];
+      }
+      return umzug.down({ step: options.step ?? 1 });
+    });
+  }
+
+  /** Finished runs and rollbacks, newest first. */
+  async history(options: { readonly migration?: string; readonly limit?: number } = {}): Promise<HistoryEntry[]> {
+    const migrationId = options.migration ? findMigration(options.migration, await this.load()).id : undefined;
+    return this.#storage.history({ ...(migrationId ? { migrationId } : {}), ...(options.limit ? { limit: options.limit } : {}) });
+  }
+
+  /** Applied migrations whose file changed or is missing. */
+  async verify(): Promise<VerifyReport> {
+    const migrations = await this.load();
+    const records = await this.#storage.records();
+    const drift = computeDrift(migrations, records);
+    return { ok: drift.length === 0, drift, checked: records.filter(isExecuted).length };
+  }
+
+  /** Removes an expired lease; with `force`, any lease. */
+  async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
+    return this.#lock.unlock(options);
+  }
+
+  async #underLock(
+    direction: Direction,
+    signal: AbortSignal | undefined,
+    run: (umzug: Umzug<RunContext>) => Promise<Array<{ name: string }>>,
+  ): Promise<RunResult> {
+    const lease = await this.#lock.acquire(signal ? { signal } : {});
+    this.emit('lock-acquired', { fence: lease.fence.toHexString() });
+    const context: RunContext = { lease, signal: signal ?? new AbortController().signal, fence: lease.fence, counts: new Map() };
+    const durations = new Map<string, number>();
+    const umzug = this.#umzug(context);
+    const started = new Map<string, number>();
+    umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) => {
+      started.set(name, performance.now());
+      this.logger.info(direction === 'up' ? 'applying migration' : 'reverting migration', { migration: name });
+      this.emit(direction === 'up' ? 'migrating' : 'reverting', { id: name });
+    });
+    umzug.on(direction === 'up' ? 'migrated' : 'reverted', ({ name }) => {
+      const durationMs = Math.round(performance.now() - (started.get(name) ?? performance.now()));
+      durations.set(name, durationMs);
+      const counts = context.counts.get(name);
+      this.logger.info(direction === 'up' ? 'migration applied' : 'migration reverted', { migration: name, durationMs, counts });
+      this.emit(direction === 'up' ? 'migrated' : 'reverted', { id: name, ...(counts ? { counts } : {}) });
+    });
+    try {
+      const ran = await run(umzug);
+      return {
+        direction,
+        nothingToDo: ran.length === 0,
+        migrations: ran.map(({ name }) => {
+          const counts = context.counts.get(name);
+          return { id: name, ...(counts ? { counts } : {}), durationMs: durations.get(name) ?? 0 };
+        }),
+      };
+    } catch (error) {
+      throw toMigrateError(error);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  #umzug(context: RunContext | undefined): Umzug<RunContext> {
+    const runnable = async (): Promise<Array<RunnableMigration<RunContext>>> =>
+      (await this.load()).map((m) => ({
+        name: m.id,
+        path: m.path,
+        up: ({ context: ctx }) => this.#execute(m, 'up', ctx),
+        down: ({ context: ctx }) => this.#execute(m, 'down', ctx),
+      }));
+    return new Umzug<RunContext>({
+      migrations: runnable,
+      storage: this.#storage,
+      context: () => {
+        if (!context) throw new InvalidOptionError('internal: a migration ran outside a locked run');
+        return context;
+      },
+      logger: undefined,
+    });
+  }
+
+  async #execute(m: LoadedMigration, direction: Direction, run: RunContext): Promise<void> {
+    run.lease.assertHeld();
+    if (run.signal.aborted) throw new InterruptedError();
+    const record = await this.#storage.begin({
+      id: m.id,
+      direction,
+      checksum: m.checksum,
+      source: { namespace: m.namespace, ...(m.source.version ? { version: m.source.version } : {}) },
+      identity: this.#identity,
+      fence: run.lease.fence,
+    });
+    if (record.checkpoint !== undefined) this.logger.info('resuming from checkpoint', { migration: m.id, direction });
+    const ctx: MigrationContext = {
+      client: this.#client,
+      db: this.db,
+      logger: this.logger.child({ migration: m.id }),
+      migration: { id: m.id, direction, runId: this.#identity.runId, startedAt: record.startedAt, runAt: record.runAt },
+      batchSize: this.#batchSize,
+      signal: run.signal,
+      lease: run.lease,
+      checkpoint: {
+        load: <T>() => record.checkpoint as T | undefined,
+        save: (value: unknown) => this.#storage.saveCheckpoint(m.id, run.lease.fence, value),
+      },
+      progress: (event) => this.emit('progress', { ...event, migrationId: m.id }),
+    };
+    try {
+      const counts = await m.module[direction](ctx);
+      run.counts.set(m.id, counts ?? undefined);
+    } catch (error) {
+      // A lost lease means another process owns the record now: leave it alone.
+      if (!findMigrateError(error, MigrateErrorCode.LockLost)) {
+        const interrupted = !!findMigrateError(error, MigrateErrorCode.Interrupted);
+        await this.#storage
+          .finish(m.id, run.lease.fence, interrupted ? 'interrupted' : 'failed', { error: redactSecrets(error instanceof Error ? error.message : String(error)) })
+          .catch((e: unknown) => this.logger.error('could not record the failure', { migration: m.id, error: String(e) }));
+      }
+      throw error;
+    }
+  }
+}
+
+/** Applied migrations whose file changed (checksum) or is gone. */
+export function computeDrift(migrations: readonly LoadedMigration[], records: readonly MigrationRecord[]): DriftEntry[] {
+  const byId = new Map(migrations.map((m) => [m.id, m]));
+  const drift: DriftEntry[] = [];
+  for (const record of records) {
+    if (!isExecuted(record)) continue;
+    const m = byId.get(record._id);
+    if (!m) drift.push({ id: record._id, kind: 'missing', recordedChecksum: record.checksum });
+    else if (m.checksum !== record.checksum) drift.push({ id: record._id, kind: 'changed', recordedChecksum: record.checksum, currentChecksum: m.checksum });
+  }
+  return drift;
+}
+
+function exclusive(options: object, keys: readonly string[]): void {
+  const given = keys.filter((k) => (options as Record<string, unknown>)[k] !== undefined);
+  if (given.length > 1) throw new InvalidOptionError(`Options ${given.join(' and ')} cannot be combined; give one of ${keys.join(', ')}.`);
+}
+
+function positiveStep(step: number): void {
+  if (!Number.isInteger(step) || step < 1) throw new InvalidOptionError(`step must be a positive whole number (got ${step}).`);
+}
+
+/** umzug wraps a migration's error; wrap it ours: name, direction, and the original as `cause`. */
+function toMigrateError(error: unknown): unknown {
+  if (error instanceof MigrationError) {
+    const { name, direction } = error.migration;
+    return new MigrationFailedError(name, direction, error.cause ?? error);
+  }
+  return error;
+}

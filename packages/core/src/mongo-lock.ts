@@ -1,0 +1,229 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
+import type { Logger } from 'winston';
+import { InvalidOptionError, LockLostError, MigrationLockedError, type LockHolder, InterruptedError } from './errors.js';
+import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
+import type { RunIdentity } from './run-identity.js';
+import { ServerClock } from './server-clock.js';
+
+export const DEFAULT_LOCK_COLLECTION = 'migration_locks';
+export const DEFAULT_LOCK_NAME = 'migrations';
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_LOCK_WAIT_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_LOCK_POLL_MS = 500;
+
+export interface MongoLockOptions {
+  readonly db: Db;
+  readonly identity: RunIdentity;
+  readonly logger: Logger;
+  /** Default `DEFAULT_LOCK_COLLECTION` (`migration_locks`). */
+  readonly collection?: string;
+  /** Which lock; one per set of migrations. Default `DEFAULT_LOCK_NAME` (`migrations`). */
+  readonly name?: string;
+  /** Lease term; renewed every third of it. Default `DEFAULT_LEASE_MS` (60 s). */
+  readonly leaseMs?: number;
+  /** How long `acquire` waits for a held lock. Default `DEFAULT_LOCK_WAIT_TIMEOUT_MS` (5 min). */
+  readonly waitTimeoutMs?: number;
+  /** Longest pause between two tries while waiting. Default `DEFAULT_LOCK_POLL_MS` (500 ms). */
+  readonly pollMs?: number;
+  /** Called on each try while another process holds the lock. */
+  readonly onWait?: (holder: LockHolder) => void;
+  readonly clock?: ServerClock;
+}
+
+interface LeaseDocument {
+  _id: ObjectId;
+  name: string;
+  owner: { runId: string; host: string; pid: number; user: string };
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+const DUPLICATE_KEY = 11000;
+
+/**
+ * A lease made only of inserts and deletes, which every MongoDB-compatible server makes atomic:
+ * acquire = insert into a unique index on `name`; take over = delete exactly the expired lease as read
+ * (`_id` and `expiresAt`); renew = update by our `_id`; release = delete by our `_id`.
+ * The lease's `_id` is the fencing token.
+ */
+export class MongoLock implements MigrationLock {
+  readonly #collection: Collection<LeaseDocument>;
+  readonly #name: string;
+  readonly #leaseMs: number;
+  readonly #waitTimeoutMs: number;
+  readonly #pollMs: number;
+  readonly #clock: ServerClock;
+  #indexReady: Promise<unknown> | undefined;
+
+  constructor(private readonly options: MongoLockOptions) {
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_LOCK_WAIT_TIMEOUT_MS;
+    this.#pollMs = options.pollMs ?? DEFAULT_LOCK_POLL_MS;
+    if (!(this.#leaseMs >= 1000)) throw new InvalidOptionError(`leaseMs must be at least 1000 (got ${options.leaseMs}).`);
+    if (!(this.#waitTimeoutMs >= 0)) throw new InvalidOptionError(`waitTimeoutMs must be 0 or more (got ${options.waitTimeoutMs}).`);
+    this.#collection = options.db.collection<LeaseDocument>(options.collection ?? DEFAULT_LOCK_COLLECTION);
+    this.#name = options.name ?? DEFAULT_LOCK_NAME;
+    this.#clock = options.clock ?? new ServerClock(options.db);
+  }
+
+  async acquire(options: { readonly signal?: AbortSignal } = {}): Promise<Lease> {
+    this.#indexReady ??= this.#collection.createIndex({ name: 1 }, { unique: true, name: 'name_unique' }).catch((error: unknown) => {
+      this.#indexReady = undefined;
+      throw error;
+    });
+    await this.#indexReady;
+    const { identity, logger } = this.options;
+    const deadline = performance.now() + this.#waitTimeoutMs;
+    let waited = false;
+    for (;;) {
+      if (options.signal?.aborted) throw new InterruptedError('waiting for the migration lock was interrupted');
+      const now = await this.#clock.now();
+      const lease: LeaseDocument = {
+        _id: new ObjectId(),
+        name: this.#name,
+        owner: { runId: identity.runId, host: identity.host, pid: identity.pid, user: identity.user },
+        acquiredAt: now,
+        expiresAt: new Date(now.getTime() + this.#leaseMs),
+      };
+      const renewedAt = performance.now();
+      try {
+        await this.#collection.insertOne(lease);
+        logger.debug('migration lock acquired', { lock: this.#name, fence: lease._id.toHexString(), waited });
+        return new HeldLease(this.#collection, lease, this.#leaseMs, renewedAt, this.#clock, logger);
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+      }
+      const holder = await this.#collection.findOne({ name: this.#name });
+      if (!holder) continue; // released between our insert and our read
+      if (holder.expiresAt.getTime() <= this.#clock.estimate().getTime()) {
+        // Decide a takeover on a fresh reading of the server's clock, never on an extrapolation.
+        const serverNow = await this.#clock.sync();
+        if (holder.expiresAt.getTime() <= serverNow.getTime()) {
+          const { deletedCount } = await this.#collection.deleteOne({ _id: holder._id, expiresAt: holder.expiresAt });
+          if (deletedCount === 1) logger.warn('took over an expired migration lock', { lock: this.#name, previous: toHolder(holder) });
+          continue;
+        }
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        throw new MigrationLockedError(toHolder(holder), `Waited ${Math.round(this.#waitTimeoutMs / 1000)} s for it.`);
+      }
+      if (!waited) logger.info('waiting for the migration lock', { holder: toHolder(holder) });
+      waited = true;
+      this.options.onWait?.(toHolder(holder));
+      const untilExpiry = holder.expiresAt.getTime() - this.#clock.estimate().getTime();
+      // Jitter spreads a stampede of waiters over the interval.
+      const pause = Math.max(10, Math.min(this.#pollMs * (0.5 + Math.random() / 2), remaining, untilExpiry + 10));
+      try {
+        await sleep(pause, undefined, options.signal ? { signal: options.signal } : undefined);
+      } catch {
+        throw new InterruptedError('waiting for the migration lock was interrupted');
+      }
+    }
+  }
+
+  async inspect(): Promise<{ holder: LockHolder; expired: boolean } | undefined> {
+    const holder = await this.#collection.findOne({ name: this.#name });
+    if (!holder) return undefined;
+    const serverNow = await this.#clock.sync();
+    return { holder: toHolder(holder), expired: holder.expiresAt.getTime() <= serverNow.getTime() };
+  }
+
+  async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
+    const holder = await this.#collection.findOne({ name: this.#name });
+    if (!holder) return { removed: false };
+    const serverNow = await this.#clock.sync();
+    const expired = holder.expiresAt.getTime() <= serverNow.getTime();
+    if (!expired && !options.force) {
+      throw new MigrationLockedError(toHolder(holder), 'Its lease has not expired, so `unlock` left it in place; use `--force` only if that process is gone.');
+    }
+    const { deletedCount } = await this.#collection.deleteOne({ _id: holder._id });
+    this.options.logger.warn('migration lock removed by unlock', { lock: this.#name, holder: toHolder(holder), expired, force: !!options.force });
+    return { removed: deletedCount === 1, holder: toHolder(holder), expired };
+  }
+}
+
+function toHolder(doc: LeaseDocument): LockHolder {
+  return { ...doc.owner, acquiredAt: doc.acquiredAt, expiresAt: doc.expiresAt };
+}
+
+class HeldLease implements Lease {
+  readonly fence: ObjectId;
+  readonly holder: LockHolder;
+  #lost: string | undefined;
+  #released = false;
+  /** Local monotonic time at which the last successful renewal was sent. */
+  #renewedAt: number;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly collection: Collection<LeaseDocument>,
+    doc: LeaseDocument,
+    private readonly leaseMs: number,
+    renewedAt: number,
+    private readonly clock: ServerClock,
+    private readonly logger: Logger,
+  ) {
+    this.fence = doc._id;
+    this.holder = toHolder(doc);
+    this.#renewedAt = renewedAt;
+    this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(leaseMs / 3)));
+    this.#timer.unref();
+  }
+
+  get lost(): boolean {
+    return this.#lost !== undefined || this.#expiredLocally();
+  }
+
+  assertHeld(): void {
+    if (this.#lost) throw new LockLostError(this.#lost);
+    if (this.#expiredLocally()) {
+      this.#lost = `no renewal for ${Math.round((performance.now() - this.#renewedAt) / 1000)} s, past the ${this.leaseMs / 1000} s lease`;
+      throw new LockLostError(this.#lost);
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    clearInterval(this.#timer);
+    try {
+      await this.collection.deleteOne({ _id: this.fence });
+    } catch (error) {
+      // The lease expires by itself; say so rather than hide a failure.
+      this.logger.warn('could not release the migration lock; it will expire with its lease', { error: String(error) });
+    }
+  }
+
+  // A margin for clock-rate differences: give up slightly before the server would consider us expired.
+  #expiredLocally(): boolean {
+    const margin = Math.min(2000, this.leaseMs / 10);
+    return performance.now() - this.#renewedAt >= this.leaseMs - margin;
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#released || this.#lost) return;
+    if (this.#expiredLocally()) {
+      this.#lost = 'the lease expired before it could be renewed';
+      return;
+    }
+    const sentAt = performance.now();
+    try {
+      const { matchedCount } = await this.collection.updateOne(
+        { _id: this.fence },
+        { $set: { expiresAt: new Date(this.clock.estimate().getTime() + this.leaseMs) } },
+      );
+      if (matchedCount === 0) {
+        this.#lost = 'another process took the lease over';
+        this.logger.error('migration lock lost', { fence: this.fence.toHexString() });
+      } else {
+        this.#renewedAt = sentAt;
+      }
+    } catch (error) {
+      // A transient failure; the next tick retries, and the local expiry check stops the run in time.
+      this.logger.warn('could not renew the migration lock', { error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { MongoServerError, type Collection, type Db, type ObjectId } from 'mongodb';
+import type { MigrationParams } from 'umzug';
+import { LockLostError } from './errors.js';
+import type { MigrationCounts } from './migration.js';
+import {
+  MigrationStatus,
+  type BeginAttempt,
+  type HistoryEntry,
+  type MigrationRecord,
+  type MigrationStorage,
+  type StorageRunContext,
+} from './migration-storage.js';
+import { ServerClock } from './server-clock.js';
+
+export const DEFAULT_MIGRATIONS_COLLECTION = 'migrations';
+export const DEFAULT_HISTORY_COLLECTION = 'migration_history';
+
+export interface MongoMigrationStorageOptions {
+  readonly db: Db;
+  /** Default `DEFAULT_MIGRATIONS_COLLECTION` (`migrations`). */
+  readonly collection?: string;
+  /** Default `DEFAULT_HISTORY_COLLECTION` (`migration_history`). */
+  readonly historyCollection?: string;
+  readonly clock?: ServerClock;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Migration records keyed by id (`_id`, unique by construction) plus an append-only history. */
+export class MongoMigrationStorage implements MigrationStorage<StorageRunContext> {
+  readonly #records: Collection<Writable<MigrationRecord>>;
+  readonly #history: Collection<HistoryEntry>;
+  readonly #clock: ServerClock;
+  #lastRead: MigrationRecord[] | undefined;
+  #historyIndex: Promise<unknown> | undefined;
+  /** Start times of attempts begun by this instance, so `finish` can store a duration in the same write. */
+  readonly #startedAt = new Map<string, Date>();
+
+  constructor(options: MongoMigrationStorageOptions) {
+    this.#records = options.db.collection(options.collection ?? DEFAULT_MIGRATIONS_COLLECTION);
+    this.#history = options.db.collection(options.historyCollection ?? DEFAULT_HISTORY_COLLECTION);
+    this.#clock = options.clock ?? new ServerClock(options.db);
+  }
+
+  get lastRead(): readonly MigrationRecord[] | undefined {
+    return this.#lastRead;
+  }
+
+  async records(): Promise<MigrationRecord[]> {
+    // The checkpoint can be large and is only needed by `begin`.
+    this.#lastRead = await this.#records.find({}, { projection: { checkpoint: 0 } }).toArray();
+    return this.#lastRead;
+  }
+
+  /** Applied, being reverted, or failed while reverting: what umzug may `down` and must not `up`. */
+  async executed(): Promise<string[]> {
+    const records = await this.records();
+    return records.filter(isExecuted).map((r) => r._id);
+  }
+
+  async logMigration({ name, context }: MigrationParams<StorageRunContext>): Promise<void> {
+    await this.finish(name, context.fence, 'applied', { counts: context.counts.get(name) });
+  }
+
+  async unlogMigration({ name, context }: MigrationParams<StorageRunContext>): Promise<void> {
+    await this.finish(name, context.fence, 'rolled_back', { counts: context.counts.get(name) });
+  }
+
+  async now(): Promise<Date> {
+    return this.#clock.now();
+  }
+
+  async begin(attempt: BeginAttempt): Promise<MigrationRecord> {
+    await (this.#historyIndex ??= this.#history.createIndex({ migrationId: 1, finishedAt: -1 }).catch(() => (this.#historyIndex = undefined)));
+    const existing = await this.#records.findOne({ _id: attempt.id });
+    const now = await this.#clock.now();
+    const inProgress = attempt.direction === 'up' ? MigrationStatus.applying : MigrationStatus.reverting;
+    const resuming =
+      existing !== null &&
+      existing.direction === attempt.direction &&
+      (existing.status === inProgress || existing.status === MigrationStatus.failed);
+    const { identity } = attempt;
+    this.#startedAt.set(attempt.id, now);
+    const fields = {
+      checksum: attempt.checksum,
+      status: inProgress,
+      direction: attempt.direction,
+      ...(attempt.source ? { source: attempt.source } : {}),
+      startedAt: now,
+      runAt: resuming ? existing.runAt : now,
+      runId: identity.runId,
+      host: identity.host,
+      pid: identity.pid,
+      user: identity.user,
+      fence: attempt.fence,
+    };
+    if (!existing) {
+      const record = { _id: attempt.id, ...fields };
+      await this.#records.insertOne(record).catch((error: unknown) => {
+        if (error instanceof MongoServerError && error.code === 11000) throw new LockLostError('another process started this migration');
+        throw error;
+      });
+      return record;
+    }
+    const unset: Record<string, ''> = { error: '', finishedAt: '', durationMs: '', ...(resuming ? {} : { checkpoint: '', counts: '' }) };
+    // Compare-and-set on the fence we read: a process that took over since then wins, we stop.
+    const updated = await this.#records.findOneAndUpdate(
+      { _id: attempt.id, fence: existing.fence ?? { $exists: false } },
+      { $set: fields, $unset: unset },
+      { returnDocument: 'after' },
+    );
+    if (!updated) throw new LockLostError('another process started this migration');
+    return updated;
+  }
+
+  async saveCheckpoint(id: string, fence: ObjectId, value: unknown): Promise<void> {
+    const { matchedCount } = await this.#records.updateOne({ _id: id, fence }, { $set: { checkpoint: value } });
+    if (matchedCount === 0) throw new LockLostError(`the record of ${id} now carries another run's lease`);
+  }
+
+  async finish(
+    id: string,
+    fence: ObjectId,
+    outcome: HistoryEntry['outcome'],
+    details: { counts?: MigrationCounts | undefined; error?: string },
+  ): Promise<void> {
+    const finishedAt = await this.#clock.now();
+    const status =
+      outcome === 'applied' ? MigrationStatus.applied : outcome === 'rolled_back' ? MigrationStatus.rolledBack : MigrationStatus.failed;
+    const success = outcome === 'applied' || outcome === 'rolled_back';
+    const startedAt = this.#startedAt.get(id);
+    const record = await this.#records.findOneAndUpdate(
+      { _id: id, fence },
+      {
+        $set: {
+          status,
+          finishedAt,
+          ...(details.counts ? { counts: details.counts } : {}),
+          ...(details.error ? { error: details.error } : {}),
+          ...(outcome === 'applied' ? { appliedAt: finishedAt } : {}),
+          ...(startedAt ? { durationMs: Math.max(0, finishedAt.getTime() - startedAt.getTime()) } : {}),
+        },
+        ...(success ? { $unset: { checkpoint: '' } } : {}),
+      },
+      { returnDocument: 'after' },
+    );
+    if (!record) throw new LockLostError(`the record of ${id} now carries another run's lease`);
+    const durationMs = record.durationMs ?? Math.max(0, finishedAt.getTime() - record.startedAt.getTime());
+    await this.#history.insertOne({
+      migrationId: id,
+      direction: record.direction,
+      outcome,
+      checksum: record.checksum,
+      startedAt: record.startedAt,
+      finishedAt,
+      durationMs,
+      ...(details.counts ? { counts: details.counts } : {}),
+      runId: record.runId,
+      host: record.host,
+      pid: record.pid,
+      user: record.user,
+      ...(details.error ? { error: details.error } : {}),
+    });
+  }
+
+  async history(filter: { readonly migrationId?: string; readonly limit?: number } = {}): Promise<HistoryEntry[]> {
+    return this.#history
+      .find(filter.migrationId ? { migrationId: filter.migrationId } : {})
+      .sort({ finishedAt: -1, _id: -1 })
+      .limit(filter.limit ?? 100)
+      .toArray();
+  }
+}
+
+export function isExecuted(record: MigrationRecord): boolean {
+  return (
+    record.status === MigrationStatus.applied ||
+    record.status === MigrationStatus.reverting ||
+    (record.status === MigrationStatus.failed && record.direction === 'down')
+  );
+}
