@@ -23,7 +23,8 @@ export interface LoadedMigration {
 
 /** `NNN_snake_name.ts` (or .js/.mjs). */
 export const MIGRATION_FILE_PATTERN = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|js|mjs)$/;
-const CANDIDATE = /^\d+_.*\.(m?[jt]s)$/;
+// Any script whose name starts with a digit is meant as a migration, so a misnamed one is an error, not skipped.
+const CANDIDATE = /^\d.*\.(m?[jt]s)$/;
 const NOT_A_MIGRATION = /(\.d\.ts|\.test\.[mc]?[jt]s|\.spec\.[mc]?[jt]s)$/;
 
 /** Lists a source's migration files in order, rejecting bad names and duplicate numbers. */

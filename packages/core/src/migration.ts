@@ -62,6 +62,8 @@ export interface PreviewContext {
   readonly top: number;
   /** How many sample documents to list. */
   readonly samples: number;
+  /** Throughput (docs/s) of earlier runs that reported `docsPerSecond` in their counts, newest first. */
+  readonly measuredThroughput: () => Promise<number[]>;
 }
 
 /** A table in an impact report. */

@@ -150,6 +150,8 @@ interface RunContext extends StorageRunContext {
   readonly signal: AbortSignal;
 }
 
+const IDLE_CONTEXT = { counts: new Map() } as unknown as RunContext;
+
 /**
  * Runs migrations from one or more sources against one database, through umzug, under a lease lock.
  * Safe to call `up()` from every replica at boot: one runs each migration, the others wait and find nothing pending.
@@ -297,6 +299,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           batchSize: this.#batchSize,
           top: options.top ?? DEFAULT_PREVIEW_TOP,
           samples: options.samples ?? DEFAULT_PREVIEW_SAMPLES,
+          measuredThroughput: async () =>
+            (await this.#storage.history({ limit: 20 }))
+              .filter((h) => h.direction === 'up' && h.outcome === 'applied')
+              .map((h) => h.counts?.docsPerSecond)
+              .filter((v): v is number => typeof v === 'number' && v > 0),
         });
         results.push({ id: m.id, state, report });
       }
@@ -433,15 +440,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return new Umzug<RunContext>({
       migrations: runnable,
       storage: this.#storage,
-      context: () => {
-        if (!context) throw new InvalidOptionError('internal: a migration ran outside a locked run');
-        return context;
-      },
+      // Listing commands (pending, executed) need no run; only #execute uses a real one.
+      context: () => context ?? IDLE_CONTEXT,
       logger: undefined,
     });
   }
 
   async #execute(m: LoadedMigration, direction: Direction, run: RunContext): Promise<void> {
+    if (run === IDLE_CONTEXT) throw new InvalidOptionError('internal: a migration ran outside a locked run');
     run.lease.assertHeld();
     if (run.signal.aborted) throw new InterruptedError();
     const record = await this.#storage.begin({

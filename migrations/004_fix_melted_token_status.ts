@@ -1,0 +1,140 @@
+/**
+ * Lightning payments (melts) left their tokens at `status: 'unspent'`, so balances counted sats already paid out.
+ * `up` backs up `status` and `spent_at` of exactly those tokens, then marks them spent at the migration's time.
+ * `down` restores the previous values of every token still as `up` left it; tokens changed since are reported.
+ */
+import {
+  ValidationFailedError,
+  backupAndUpdate,
+  estimateBackupAndUpdate,
+  restoreBackups,
+  type ImpactReport,
+  type MigrationContext,
+  type MigrationCounts,
+  type PreviewContext,
+} from '@mongrate/core';
+import { CASHU_TOKEN_COLLECTION, TokenStatus, TransactionType } from '@nctool/cashu-models';
+
+export const description = "Mark melted tokens stuck at status 'unspent' as spent (they inflate balances).";
+
+const TARGETS = { transaction_type: TransactionType.melted, status: TokenStatus.unspent };
+const FIELDS = ['status', 'spent_at'] as const;
+
+interface UserImpact {
+  readonly npub: string;
+  readonly tokens: number;
+  readonly sats: number;
+}
+
+export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
+  const tokens = ctx.db.collection(CASHU_TOKEN_COLLECTION);
+  // One $group over the melted tokens, by user and by whether they are targets; documents are never loaded.
+  const groups = tokens.aggregate<{ _id: { npub: string | null; target: boolean }; tokens: number; sats: number }>([
+    { $match: { transaction_type: TransactionType.melted } },
+    {
+      $group: {
+        _id: { npub: '$npub', target: { $eq: ['$status', TokenStatus.unspent] } },
+        tokens: { $sum: 1 },
+        sats: { $sum: { $ifNull: ['$total_amount', 0] } },
+      },
+    },
+  ]);
+  let meltedTotal = 0;
+  let targets = 0;
+  let sats = 0;
+  let users = 0;
+  const top: UserImpact[] = [];
+  for await (const g of groups) {
+    meltedTotal += g.tokens;
+    if (!g._id.target) continue;
+    targets += g.tokens;
+    sats += g.sats;
+    users++;
+    insertTop(top, { npub: g._id.npub ?? '(none)', tokens: g.tokens, sats: g.sats }, ctx.top);
+  }
+  const samples = await tokens
+    .find(TARGETS, { projection: { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 }, sort: { createdAt: 1, _id: 1 }, limit: ctx.samples })
+    .toArray();
+  const estimate = await estimateBackupAndUpdate(ctx, { collection: CASHU_TOKEN_COLLECTION, filter: TARGETS, targets, fields: FIELDS });
+  return {
+    title: 'Fix melted token status',
+    metrics: [
+      { label: 'Total melted tokens', value: meltedTotal },
+      { label: 'Tokens to migrate', value: targets },
+      { label: 'Sats affected', value: sats },
+      { label: 'Users affected', value: users },
+    ],
+    estimate,
+    tables: [
+      {
+        title: `User impact (top ${top.length} of ${users} by sats)`,
+        columns: ['npub', 'tokens', 'sats'],
+        rows: top.map((u) => [u.npub, u.tokens, u.sats]),
+      },
+      {
+        title: `Sample tokens (${samples.length} oldest)`,
+        columns: ['transaction_id', 'amount', 'created_at'],
+        rows: samples.map((s) => [String(s.transaction_id), Number(s.total_amount ?? 0), s.createdAt instanceof Date ? s.createdAt.toISOString() : null]),
+      },
+    ],
+    data: {
+      meltedTotal,
+      targets,
+      sats,
+      users,
+      topUsers: top,
+      samples: samples.map((s) => ({ transaction_id: s.transaction_id, amount: s.total_amount, created_at: s.createdAt })),
+    },
+  };
+}
+
+/** Keeps `top` sorted by sats (then npub), at most `limit` long. */
+function insertTop(top: UserImpact[], user: UserImpact, limit: number): void {
+  if (limit <= 0) return;
+  const at = top.findIndex((u) => u.sats < user.sats || (u.sats === user.sats && u.npub > user.npub));
+  if (at === -1) {
+    if (top.length < limit) top.push(user);
+    return;
+  }
+  top.splice(at, 0, user);
+  if (top.length > limit) top.pop();
+}
+
+export async function up(ctx: MigrationContext): Promise<MigrationCounts> {
+  const result = await backupAndUpdate(ctx, {
+    collection: CASHU_TOKEN_COLLECTION,
+    filter: TARGETS,
+    fields: FIELDS,
+    set: { status: TokenStatus.spent, spent_at: ctx.migration.runAt },
+  });
+  if (result.remaining > 0) {
+    throw new ValidationFailedError(
+      `${result.remaining} melted tokens are still unspent after ${result.passes} passes (they keep being written). Stop the writer, then run up again.`,
+    );
+  }
+  return {
+    flipped: result.updated,
+    backedUp: result.backedUp,
+    skipped: result.skipped,
+    remaining: result.remaining,
+    batches: result.batches,
+    docsPerSecond: result.docsPerSecond,
+  };
+}
+
+export async function down(ctx: MigrationContext): Promise<MigrationCounts> {
+  const result = await restoreBackups(ctx, { collection: CASHU_TOKEN_COLLECTION });
+  if (result.conflicts > 0) {
+    ctx.logger.warn('some tokens changed after the migration and were left as they are', {
+      conflicts: result.conflicts,
+      sample: result.conflictList.slice(0, 5).map((c) => String(c.docId)),
+    });
+  }
+  return {
+    restored: result.restored,
+    alreadyRestored: result.alreadyRestored,
+    conflicts: result.conflicts,
+    batches: result.batches,
+    docsPerSecond: result.docsPerSecond,
+  };
+}

@@ -1,0 +1,3 @@
+export * from './cashu-token.js';
+export * from './cashu-wallet.js';
+export * from './register-models.js';

@@ -1,0 +1,34 @@
+import { performance } from 'node:perf_hooks';
+import type { Document, Filter } from 'mongodb';
+import type { ImpactReport, PreviewContext } from './migration.js';
+
+/**
+ * Estimates how long `backupAndUpdate` will take for `targets` documents, from measured throughput:
+ * earlier runs' docs/s when there are any, else the timed read of one real batch of targets, scaled by
+ * the four round trips each batch makes (read, backup, update, checkpoint). Writes nothing.
+ */
+export async function estimateBackupAndUpdate(
+  ctx: PreviewContext,
+  options: { readonly collection: string; readonly filter: Filter<Document>; readonly targets: number; readonly fields: readonly string[] },
+): Promise<NonNullable<ImpactReport['estimate']>> {
+  if (options.targets === 0) return { seconds: 0, basis: 'nothing to migrate' };
+  const history = await ctx.measuredThroughput();
+  if (history.length > 0) {
+    const sorted = [...history].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 1;
+    return { seconds: round(options.targets / median), basis: `median of ${history.length} earlier run(s): ${Math.round(median)} docs/s` };
+  }
+  const started = performance.now();
+  const page = await ctx.db
+    .collection(options.collection)
+    .find(options.filter, { projection: Object.fromEntries(options.fields.map((f) => [f, 1])), sort: { _id: 1 }, limit: ctx.batchSize })
+    .toArray();
+  const readMs = performance.now() - started;
+  const batches = Math.ceil(options.targets / Math.max(1, ctx.batchSize));
+  const perBatchMs = readMs * 4 * (ctx.batchSize / Math.max(1, page.length));
+  return { seconds: round((batches * perBatchMs) / 1000), basis: `timed read of ${page.length} targets (${Math.round(readMs)} ms) × 4 round trips per batch` };
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 10) / 10;
+}
