@@ -20,9 +20,10 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.mjs',
       globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
-      testTimeout: 120_000,
     },
   ],
   // 2 cores: more workers only contend for the same CPU as the database server.
   maxWorkers: 2,
+  // Process and crash tests take seconds; this bounds a hang, it does not time anything.
+  testTimeout: 180_000,
 };
