@@ -78,7 +78,7 @@ describe('separate OS processes', () => {
 
   it('kill -9 of the holder: another process takes over after the lease expires, not before', async () => {
     const leaseMs = 3000;
-    await t.db.collection<{ _id: string }>('switches').insertOne({ _id: 'slow', steps: 60, stepMs: 100 });
+    await t.db.collection<{ _id: string; steps: number; stepMs: number }>('switches').insertOne({ _id: 'slow', steps: 60, stepMs: 100 });
     const holder = spawnTs(WORKER, ['up', JSON.stringify({ uri: serverUri(), dbName: t.name, dir: path.join(FIXTURES, 'slow'), leaseMs })], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -105,7 +105,7 @@ describe('separate OS processes', () => {
 
   it('a holder paused (SIGSTOP) past its lease writes nothing after the takeover and fails with LockLostError', async () => {
     const leaseMs = 2000;
-    await t.db.collection<{ _id: string }>('switches').insertOne({ _id: 'slow', steps: 40, stepMs: 100 });
+    await t.db.collection<{ _id: string; steps: number; stepMs: number }>('switches').insertOne({ _id: 'slow', steps: 40, stepMs: 100 });
     const holder = spawnTs(WORKER, ['up', JSON.stringify({ uri: serverUri(), dbName: t.name, dir: path.join(FIXTURES, 'slow'), leaseMs })], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -5,8 +5,9 @@ import { REPO_ROOT } from './server.js';
 export const TS_NODE_ARGS = ['--import', 'tsx', '--conditions=source'];
 
 /** Starts a TypeScript file in a new Node process. */
-export function spawnTs(file: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, [...TS_NODE_ARGS, file, ...args], { cwd: REPO_ROOT, ...options });
+export function spawnTs(file: string, args: readonly string[] = [], options: SpawnOptions & { nodeArgs?: readonly string[] } = {}): ChildProcess {
+  const { nodeArgs = [], ...spawnOptions } = options;
+  return spawn(process.execPath, [...nodeArgs, ...TS_NODE_ARGS, file, ...args], { cwd: REPO_ROOT, ...spawnOptions });
 }
 
 export interface Finished {

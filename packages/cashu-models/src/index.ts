@@ -1,3 +1,4 @@
 export * from './cashu-token.js';
 export * from './cashu-wallet.js';
 export * from './register-models.js';
+export * from './sample-data.js';

@@ -8,9 +8,10 @@ import {
   backupRange,
   checkBatchSize,
   checkFields,
+  sameValue,
   type BackupDocument,
 } from './backup-document.js';
-import { InterruptedError } from './errors.js';
+import { InterruptedError, InvalidOptionError } from './errors.js';
 import type { MigrationContext } from './migration.js';
 
 export interface BackupAndUpdateOptions {
@@ -49,7 +50,6 @@ export interface BackupAndUpdateResult {
 
 interface UpdateCheckpoint {
   readonly kind: 'backup-and-update';
-  readonly lastId?: unknown;
   readonly updated: number;
   readonly skipped: number;
   readonly batches: number;
@@ -57,15 +57,17 @@ interface UpdateCheckpoint {
 }
 
 /**
- * Backs up `fields` of every document matching `filter`, then `$set`s `set` on exactly those documents, in batches:
- * read a page of targets by `_id` → insert their backups → update them with the filter re-checked → checkpoint.
- * Memory holds one batch. After a crash it resumes from the checkpoint: every changed document has a backup,
- * and nothing is changed twice. The lease is checked before each write; a lost lease stops the run.
+ * Backs up `fields` of every document matching `filter`, then `$set`s `set` on exactly those documents, in batches
+ * streamed from one cursor: insert the batch's backups → update each document with the filter re-checked → checkpoint.
+ * `set` must make a document stop matching `filter`. Memory holds one batch. After a crash a rerun resumes: updated
+ * documents no longer match, every updated document has a backup, nothing is changed twice. The lease is checked
+ * before each write; a lost lease stops the run.
  */
 export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndUpdateOptions): Promise<BackupAndUpdateResult> {
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
   checkFields(options.fields, options.set);
+  checkSelfExcluding(options.filter, options.set);
   const started = performance.now();
   const target = ctx.db.collection(options.collection);
   const backups = ctx.db.collection<BackupDocument>(options.backupCollection ?? DEFAULT_BACKUP_COLLECTION);
@@ -81,66 +83,71 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     ctx.lease.assertHeld();
   };
 
+  const processPage = async (page: Document[]): Promise<void> => {
+    const docs = page.map((doc): BackupDocument => {
+      const before: Record<string, unknown> = {};
+      const missing: string[] = [];
+      for (const field of options.fields) {
+        if (field in doc) before[field] = doc[field];
+        else missing.push(field);
+      }
+      return {
+        _id: backupId(prefix, doc._id),
+        migration: ctx.migration.id,
+        collection: options.collection,
+        docId: doc._id,
+        before,
+        missing,
+        after: { ...options.set },
+        createdAt: ctx.migration.runAt,
+      };
+    });
+    await insertBackups(backups, docs);
+    guard();
+    // One update per document, each re-checking the filter: measured faster here than one updateMany with $in.
+    const { matchedCount } = await target.bulkWrite(
+      page.map((doc) => ({ updateOne: { filter: withId(options.filter, doc._id), update: { $set: options.set } } })),
+      { ordered: false },
+    );
+    let skipped = 0;
+    if (matchedCount < page.length) {
+      // Changed by someone else between our read and our write: not ours to touch, so its backup goes.
+      const stale = await target
+        .find({ _id: { $in: page.map((d) => d._id) }, $nor: [options.set as Filter<Document>] } as Filter<Document>, { projection: { _id: 1 } })
+        .toArray();
+      if (stale.length > 0) await backups.deleteMany({ _id: { $in: stale.map((d) => backupId(prefix, d._id)) } });
+      skipped = stale.length;
+      if (skipped > 0) ctx.logger.warn('targets changed concurrently were left as they are', { skipped });
+    }
+    state = { ...state, updated: state.updated + matchedCount, skipped: state.skipped + skipped, batches: state.batches + 1 };
+    await ctx.checkpoint.save(state);
+    ctx.progress({ phase: 'update', done: state.updated, total });
+  };
+
   let remaining: number;
   for (;;) {
-    for (;;) {
-      guard();
-      const page = await target
-        .find(state.lastId === undefined ? options.filter : { $and: [options.filter, { _id: { $gt: state.lastId } } as Filter<Document>] }, {
-          projection,
-          sort: { _id: 1 },
-          limit: batchSize,
-        })
-        .toArray();
-      if (page.length === 0) break;
-      const createdAt = ctx.migration.runAt;
-      const docs = page.map((doc): BackupDocument => {
-        const before: Record<string, unknown> = {};
-        const missing: string[] = [];
-        for (const field of options.fields) {
-          if (field in doc) before[field] = doc[field];
-          else missing.push(field);
-        }
-        return {
-          _id: backupId(prefix, doc._id),
-          migration: ctx.migration.id,
-          collection: options.collection,
-          docId: doc._id,
-          before,
-          missing,
-          after: { ...options.set },
-          createdAt,
-        };
-      });
-      await insertBackups(backups, docs);
-      guard();
-      const ids = page.map((d) => d._id);
-      const { matchedCount } = await target.updateMany({ $and: [options.filter, { _id: { $in: ids } }] }, { $set: options.set });
-      let skipped = 0;
-      if (matchedCount < ids.length) {
-        // Changed by someone else between our read and our write: not ours to touch, so its backup goes.
-        const stale = await target
-          .find({ _id: { $in: ids }, $nor: [options.set as Filter<Document>] }, { projection: { _id: 1 } })
-          .toArray();
-        if (stale.length > 0) await backups.deleteMany({ _id: { $in: stale.map((d) => backupId(prefix, d._id)) } });
-        skipped = stale.length;
-        if (skipped > 0) ctx.logger.warn('targets changed concurrently were left as they are', { skipped });
+    guard();
+    // One streaming cursor per pass: a single scan, however large the collection. Updated documents stop
+    // matching the filter, so a resumed or repeated pass only sees what is left.
+    const cursor = target.find(options.filter, { projection, batchSize });
+    let page: Document[] = [];
+    for await (const doc of cursor) {
+      page.push(doc);
+      if (page.length === batchSize) {
+        guard();
+        await processPage(page);
+        page = [];
       }
-      state = {
-        ...state,
-        lastId: ids[ids.length - 1],
-        updated: state.updated + matchedCount,
-        skipped: state.skipped + skipped,
-        batches: state.batches + 1,
-      };
-      await ctx.checkpoint.save(state);
-      ctx.progress({ phase: 'update', done: state.updated, total });
+    }
+    if (page.length > 0) {
+      guard();
+      await processPage(page);
     }
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
-    // Targets appeared behind the scan (written concurrently): sweep again from the start.
+    // Targets appeared behind the cursor (written concurrently): sweep again.
     ctx.logger.info('new targets appeared during the run; sweeping again', { remaining });
-    state = { ...state, lastId: undefined, passes: state.passes + 1 };
+    state = { ...state, passes: state.passes + 1 };
     await ctx.checkpoint.save(state);
   }
   const durationMs = performance.now() - started;
@@ -157,18 +164,31 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   };
 }
 
-/** Inserts backups; one that exists (a resumed batch) is replaced, since its document was not changed yet. */
+/** Inserts backups; one that exists already (a resumed batch) keeps its first before-values. */
 async function insertBackups(backups: Collection<BackupDocument>, docs: BackupDocument[]): Promise<void> {
   try {
     await backups.insertMany(docs, { ordered: false });
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
     const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    const others = writeErrors.filter((e) => e.code !== 11000);
-    if (others.length > 0) throw error;
-    for (const e of writeErrors) {
-      const doc = docs[e.index];
-      if (doc) await backups.replaceOne({ _id: doc._id }, doc);
-    }
+    if (writeErrors.some((e) => e.code !== 11000)) throw error;
+  }
+}
+
+/** `filter` narrowed to one `_id`; flat when possible, which the server plans best. */
+function withId(filter: Filter<Document>, id: unknown): Filter<Document> {
+  return ('_id' in filter ? { $and: [filter, { _id: id }] } : { ...filter, _id: id }) as Filter<Document>;
+}
+
+/** Updated documents must stop matching the filter, or a resumed run would back them up again with their new values. */
+function checkSelfExcluding(filter: Filter<Document>, set: Readonly<Record<string, unknown>>): void {
+  const excludes = Object.entries(set).some(([field, value]) => {
+    const wanted = (filter as Record<string, unknown>)[field];
+    return wanted !== undefined && (typeof wanted !== 'object' || wanted === null || wanted instanceof Date) && !sameValue(wanted, value);
+  });
+  if (!excludes) {
+    throw new InvalidOptionError(
+      'The filter must select on a field that `set` changes to another value (for example filter { status: "unspent" } with set { status: "spent" }), so that updated documents stop matching.',
+    );
   }
 }

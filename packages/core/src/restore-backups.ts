@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { AnyBulkWriteOperation, Document, Filter } from 'mongodb';
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Document, type Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   backupPrefix,
@@ -53,9 +53,9 @@ interface RestoreCheckpoint {
 }
 
 /**
- * Restores what `backupAndUpdate` saved, in batches: read a page of backups → one unordered `bulkWrite` that
- * restores each document only if it still holds the values the migration wrote → classify the rest → delete
- * the page's backups → checkpoint. Idempotent, resumable, and correct after a partial `up`.
+ * Restores what `backupAndUpdate` saved, streaming the backups in batches: one unordered `bulkWrite` per batch
+ * restores each document only if it still holds the values the migration wrote → the rest are classified →
+ * checkpoint; at the end the backups are deleted. Idempotent, resumable, and correct after a partial `up`.
  * Conflicts are reported and never overwritten; their backups are kept under a `conflict|` id.
  */
 export async function restoreBackups(ctx: MigrationContext, options: RestoreBackupsOptions): Promise<RestoreBackupsResult> {
@@ -75,12 +75,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
     ctx.lease.assertHeld();
   };
 
-  for (;;) {
-    guard();
-    // Processed backups are deleted, so the next page always starts at the beginning of the range.
-    const page = await backups.find({ _id: range }, { sort: { _id: 1 }, limit: batchSize }).toArray();
-    if (page.length === 0) break;
-    guard();
+  const processPage = async (page: BackupDocument[]): Promise<void> => {
     const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => ({
       updateOne: {
         filter: { _id: b.docId, ...b.after } as Filter<Document>,
@@ -118,14 +113,13 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         )
         .catch((error: unknown) => {
           // A resumed batch: the copies exist already.
-          if (!(error instanceof Error && 'code' in error && error.code === 11000)) throw error;
+          if (!(error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((e) => e.code === 11000))) throw error;
         });
       for (const { backup, current } of conflicts) {
         if (conflictList.length < MAX_LISTED_CONFLICTS) conflictList.push({ docId: backup.docId, reason: current ? 'changed' : 'deleted' });
       }
       ctx.logger.warn('documents changed since the migration wrote them were not restored', { conflicts: conflicts.length });
     }
-    await backups.deleteMany({ _id: { $in: page.map((b) => b._id) } });
     state = {
       ...state,
       restored: state.restored + matchedCount,
@@ -135,7 +129,26 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
     };
     await ctx.checkpoint.save(state);
     ctx.progress({ phase: 'restore', done: state.restored + state.alreadyRestored + state.conflicts, total });
+  };
+
+  // One streaming cursor: a single scan of the backups. They are deleted together at the end; a rerun after a
+  // crash finds the documents already restored and counts them as such.
+  const cursor = backups.find({ _id: range }, { batchSize });
+  let page: BackupDocument[] = [];
+  for await (const backup of cursor) {
+    page.push(backup);
+    if (page.length === batchSize) {
+      guard();
+      await processPage(page);
+      page = [];
+    }
   }
+  if (page.length > 0) {
+    guard();
+    await processPage(page);
+  }
+  guard();
+  await backups.deleteMany({ _id: range });
   const durationMs = performance.now() - started;
   return {
     restored: state.restored,
