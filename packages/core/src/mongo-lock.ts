@@ -69,7 +69,7 @@ export class MongoLock implements MigrationLock {
   }
 
   async acquire(options: { readonly signal?: AbortSignal } = {}): Promise<Lease> {
-    this.#indexReady ??= this.#collection.createIndex({ name: 1 }, { unique: true, name: 'name_unique' }).catch((error: unknown) => {
+    this.#indexReady ??= this.#collection.createIndex({ name: 1 }, { unique: true }).catch((error: unknown) => {
       this.#indexReady = undefined;
       throw error;
     });

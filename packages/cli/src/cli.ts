@@ -1,0 +1,266 @@
+import yargs, { type Argv } from 'yargs';
+import {
+  InterruptedError,
+  InvalidOptionError,
+  Migrator,
+  createLogger,
+  createMigrationFile,
+  resolveSource,
+  type MigrationSource,
+} from '@mongrate/core';
+import type { Logger } from 'winston';
+import { confirm } from './confirm.js';
+import { reportError } from './error-report.js';
+import { ExitCode } from './exit-codes.js';
+import { reportProgress } from './progress-reporter.js';
+import { renderHistory, renderPreview, renderRun, renderStatus, renderVerify } from './render.js';
+
+export const DEFAULT_MIGRATIONS_DIR = './migrations';
+export const DEFAULT_CLI_LOG_LEVEL = 'warn';
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+interface GlobalArgs {
+  uri?: string;
+  migrations: string[];
+  json: boolean;
+  yes: boolean;
+  'log-level': string;
+  'log-format': 'pretty' | 'json';
+  'lock-timeout': number;
+  'lease': number;
+  'batch-size'?: number;
+  'connect-timeout': number;
+}
+
+/** What a command produced: an exit code, a value for `--json` and text for people. */
+interface Outcome {
+  readonly exitCode: ExitCode;
+  readonly json: unknown;
+  readonly text: string;
+}
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly interactive: boolean;
+  readonly tty: boolean;
+}
+
+/** Runs the `migrate` command line; resolves to the exit code. Never exits the process itself. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let outcome: Outcome | undefined;
+  let jsonMode = argv.includes('--json');
+  const parser = buildParser(argv, io, (o) => (outcome = o));
+  try {
+    const args = (await parser.parseAsync()) as unknown as GlobalArgs & { help?: boolean };
+    jsonMode = args.json;
+    if (!outcome) return ExitCode.success; // --help, --version
+  } catch (error) {
+    const report = reportError(error);
+    if (jsonMode) io.stdout.write(`${JSON.stringify({ ok: false, exitCode: report.exitCode, error: { name: report.name, code: report.code, message: report.message } }, null, 2)}\n`);
+    else io.stderr.write(`Error: ${report.message}\n`);
+    return report.exitCode;
+  }
+  if (jsonMode) io.stdout.write(`${JSON.stringify({ ok: outcome.exitCode === ExitCode.success, exitCode: outcome.exitCode, result: outcome.json }, null, 2)}\n`);
+  else io.stdout.write(`${outcome.text}\n`);
+  return outcome.exitCode;
+}
+
+function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => void): Argv {
+  const withMigrator = (run: (m: Migrator, args: GlobalArgs, logger: Logger) => Promise<Outcome>) => async (parsed: unknown) => {
+    const args = parsed as GlobalArgs;
+    const logger = createLogger({ level: args['log-level'], format: args['log-format'] });
+    const sources = resolveSources(args);
+    const uri = args.uri ?? io.env.MONGODB_URI;
+    if (!uri) throw new InvalidOptionError('No connection string: pass --uri mongodb://host:port/database or set MONGODB_URI.');
+    const migrator = await Migrator.connect(uri, {
+      sources,
+      logger,
+      lockWaitTimeoutMs: args['lock-timeout'] * 1000,
+      leaseMs: args.lease * 1000,
+      ...(args['batch-size'] !== undefined ? { batchSize: args['batch-size'] } : {}),
+      clientOptions: { serverSelectionTimeoutMS: args['connect-timeout'], connectTimeoutMS: args['connect-timeout'] },
+    });
+    try {
+      await migrator.load();
+      done(await run(migrator, args, logger));
+    } finally {
+      await migrator.close();
+    }
+  };
+
+  return yargs(argv as string[])
+    .scriptName('migrate')
+    .usage('$0 <command> [options]\n\nMongoDB migrations: preview the impact, apply, roll back, and audit.')
+    .option('uri', { type: 'string', describe: 'MongoDB connection string, with the database in its path (default: $MONGODB_URI)' })
+    .option('migrations', { type: 'string', array: true, default: [DEFAULT_MIGRATIONS_DIR], describe: 'A migrations folder or plugin package; repeat for more' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print one machine-readable JSON document' })
+    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required for down when not interactive)' })
+    .option('log-level', { type: 'string', default: DEFAULT_CLI_LOG_LEVEL, choices: ['error', 'warn', 'info', 'debug'], describe: 'Log level (logs go to stderr)' })
+    .option('log-format', { type: 'string', default: 'pretty', choices: ['pretty', 'json'] as const, describe: 'Log line format' })
+    .option('lock-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for another process holding the lock' })
+    .option('lease', { type: 'number', default: 60, describe: 'Lock lease in seconds (renewed every third of it)' })
+    .option('batch-size', { type: 'number', describe: 'Documents per batch for data migrations (default 1000)' })
+    .option('connect-timeout', { type: 'number', default: DEFAULT_CONNECT_TIMEOUT_MS, describe: 'Milliseconds to wait for the server before failing' })
+    .command(
+      'preview [id]',
+      'Report the impact of pending migrations (or one) without writing',
+      (y: Argv) =>
+        y
+          .positional('id', { type: 'string', describe: 'Migration id, name or number' })
+          .option('top', { type: 'number', default: 10, describe: 'Users to list' })
+          .option('samples', { type: 'number', default: 5, describe: 'Sample documents to list' }),
+      withMigrator(async (m, a) => {
+        const args = a as GlobalArgs & { id?: string; top: number; samples: number };
+        const results = await m.preview({ ...(args.id ? { migration: args.id } : {}), top: args.top, samples: args.samples });
+        return { exitCode: results.length === 0 ? ExitCode.nothingToDo : ExitCode.success, json: results, text: renderPreview(results) };
+      }),
+    )
+    .command(
+      'status',
+      'Show each migration with its state, when, duration and counts',
+      (y: Argv) => y,
+      withMigrator(async (m) => {
+        const report = await m.status();
+        return { exitCode: report.drift.length ? ExitCode.drift : ExitCode.success, json: report, text: renderStatus(report) };
+      }),
+    )
+    .command(
+      'up [id]',
+      'Apply pending migrations: all, up to --to, --step of them, or one named',
+      (y: Argv) =>
+        y
+          .positional('id', { type: 'string', describe: 'Apply only this migration' })
+          .option('to', { type: 'string', describe: 'Apply up to and including this migration' })
+          .option('step', { type: 'number', describe: 'Apply this many pending migrations' })
+          .option('allow-drift', { type: 'boolean', default: false, describe: 'Run even if applied migrations changed' }),
+      withMigrator(async (m, a, logger) => {
+        const args = a as GlobalArgs & { id?: string; to?: string; step?: number; 'allow-drift': boolean };
+        const result = await interruptible(logger, (signal) =>
+          withProgress(m, io, logger, () =>
+            m.up({
+              ...(args.id ? { migration: args.id } : {}),
+              ...(args.to ? { to: args.to } : {}),
+              ...(args.step !== undefined ? { step: args.step } : {}),
+              allowDrift: args['allow-drift'],
+              signal,
+            }),
+          ),
+        );
+        return { exitCode: result.nothingToDo ? ExitCode.nothingToDo : ExitCode.success, json: result, text: renderRun(result) };
+      }),
+    )
+    .command(
+      'down [id]',
+      'Roll back the last applied migration, down to --to (0: all), --step of them, or one named (also a partial run)',
+      (y: Argv) =>
+        y
+          .positional('id', { type: 'string', describe: 'Roll back only this migration' })
+          .option('to', { type: 'string', describe: 'Roll back down to and including this migration; 0 for all' })
+          .option('step', { type: 'number', describe: 'Roll back this many' }),
+      withMigrator(async (m, a, logger) => {
+        const args = a as GlobalArgs & { id?: string; to?: string; step?: number };
+        const options = {
+          ...(args.id ? { migration: args.id } : {}),
+          ...(args.to !== undefined ? { to: args.to === '0' ? (0 as const) : args.to } : {}),
+          ...(args.step !== undefined ? { step: args.step } : {}),
+        };
+        if (!args.yes) {
+          if (!io.interactive) throw new InvalidOptionError('`down` changes data: pass --yes to confirm when not running in a terminal.');
+          const executed = await m.executed();
+          const what = args.id ?? (args.to !== undefined ? `everything down to ${args.to}` : `${args.step ?? 1} migration(s), starting with ${executed.at(-1) ?? '(none)'}`);
+          if (!(await confirm(`Roll back ${what}?`))) return { exitCode: ExitCode.badInput, json: { cancelled: true }, text: 'Cancelled: nothing was rolled back.' };
+        }
+        const result = await interruptible(logger, (signal) => withProgress(m, io, logger, () => m.down({ ...options, signal })));
+        return { exitCode: result.nothingToDo ? ExitCode.nothingToDo : ExitCode.success, json: result, text: renderRun(result) };
+      }),
+    )
+    .command(
+      'history [id]',
+      'List finished runs and rollbacks, newest first',
+      (y: Argv) => y.positional('id', { type: 'string', describe: 'Only this migration' }).option('limit', { type: 'number', default: 50 }),
+      withMigrator(async (m, a) => {
+        const args = a as GlobalArgs & { id?: string; limit: number };
+        const entries = await m.history({ ...(args.id ? { migration: args.id } : {}), limit: args.limit });
+        return { exitCode: ExitCode.success, json: entries, text: renderHistory(entries) };
+      }),
+    )
+    .command(
+      'verify',
+      'Check that applied migrations still match their files (checksums)',
+      (y: Argv) => y,
+      withMigrator(async (m) => {
+        const report = await m.verify();
+        return { exitCode: report.ok ? ExitCode.success : ExitCode.drift, json: report, text: renderVerify(report) };
+      }),
+    )
+    .command(
+      'unlock',
+      'Remove an expired lock; --force removes a live one (only if its process is gone)',
+      (y: Argv) => y.option('force', { type: 'boolean', default: false }),
+      withMigrator(async (m, a) => {
+        const args = a as GlobalArgs & { force: boolean };
+        const result = await m.unlock({ force: args.force });
+        const text = result.removed
+          ? `Removed the ${result.expired ? 'expired' : 'live'} lock of host ${result.holder?.host}, pid ${result.holder?.pid}.`
+          : 'No lock is held.';
+        return { exitCode: result.removed ? ExitCode.success : ExitCode.nothingToDo, json: result, text };
+      }),
+    )
+    .command(
+      'create <name>',
+      'Write the next numbered migration file from the template',
+      (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'What it does, e.g. "add wallet index"' }),
+      async (a: unknown) => {
+        const args = a as GlobalArgs & { name: string };
+        const [source, ...rest] = resolveSources(args);
+        if (!source || rest.length > 0) throw new InvalidOptionError('create writes into one migrations folder: pass exactly one --migrations.');
+        const file = await createMigrationFile(source, args.name);
+        done({ exitCode: ExitCode.success, json: { file }, text: `Created ${file}` });
+      },
+    )
+    .demandCommand(1, 'Name a command: preview, status, up, down, create, history, verify or unlock.')
+    .strict()
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new InvalidOptionError(`${message}. Run \`migrate --help\` for usage.`);
+    })
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100));
+}
+
+function resolveSources(args: Pick<GlobalArgs, 'migrations'>): MigrationSource[] {
+  return args.migrations.map((spec) => resolveSource(spec));
+}
+
+async function withProgress<T>(m: Migrator, io: CliIo, logger: Logger, run: () => Promise<T>): Promise<T> {
+  const stop = reportProgress(m, { tty: io.tty, logger });
+  try {
+    return await run();
+  } finally {
+    stop();
+  }
+}
+
+/** SIGINT/SIGTERM stop the run at the next batch boundary (state recorded, lock released); a second one exits at once. */
+async function interruptible<T>(logger: Logger, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\nSecond ${signal}: exiting now. The lease expires by itself; rerun to resume.\n`);
+      process.exit(ExitCode.interrupted);
+    }
+    logger.warn(`${signal} received: stopping at the next batch boundary (press again to exit at once)`);
+    controller.abort(new InterruptedError(`stopped by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,20 @@
+/** The `migrate` command's exit codes. */
+export const ExitCode = {
+  /** Done: work was applied, or the report was printed. */
+  success: 0,
+  /** A migration failed, or the database errored mid-run. State and progress are recorded. */
+  failed: 1,
+  /** Bad input: unknown command, option, target or file; bad URI; `down` without `--yes` when not interactive. Nothing was written. */
+  badInput: 2,
+  /** Another process holds the lock past `--lock-timeout`. */
+  locked: 3,
+  /** Applied migrations changed since they ran (see `verify`). */
+  drift: 4,
+  /** Nothing to do: nothing pending for `up`/`preview`, nothing applied for `down`. */
+  nothingToDo: 5,
+  /** The database could not be reached within the connect timeout. */
+  unreachable: 6,
+  /** Stopped by SIGINT/SIGTERM at a batch boundary; rerun to resume. */
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,0 +1,93 @@
+import type { HistoryEntry, ImpactReport, MigrationState, PreviewResult, RunResult, StatusReport, VerifyReport } from '@mongrate/core';
+
+const n = (v: number) => v.toLocaleString('en-US');
+const seconds = (ms: number | undefined) => (ms === undefined ? '-' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
+const when = (d: Date | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+const counts = (c: Readonly<Record<string, number>> | undefined) => (c && Object.keys(c).length ? Object.entries(c).map(([k, v]) => `${k} ${n(v)}`).join(', ') : '-');
+
+/** Left-aligned text columns, right-aligned numbers. */
+export function table(columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : (c ?? '-'))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const line = (r: readonly string[]) =>
+    `  ${r.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+export function renderReport(report: ImpactReport): string {
+  const labelWidth = Math.max(...report.metrics.map((m) => m.label.length), 'Estimated time'.length);
+  const lines = report.metrics.map((m) => `  ${m.label.padEnd(labelWidth)}  ${typeof m.value === 'number' ? n(m.value) : m.value}`);
+  if (report.estimate) lines.push(`  ${'Estimated time'.padEnd(labelWidth)}  ${report.estimate.seconds} s (${report.estimate.basis})`);
+  for (const t of report.tables ?? []) lines.push('', `${t.title}:`, t.rows.length ? table(t.columns, t.rows) : '  (none)');
+  return lines.join('\n');
+}
+
+export function renderPreview(results: readonly PreviewResult[]): string {
+  if (results.length === 0) return 'Nothing pending: no migration to preview.';
+  return results
+    .map((r) => [`Migration: ${r.id}${r.report ? ` (${r.report.title})` : ''}`, r.report ? renderReport(r.report) : `  ${r.note ?? ''}`].join('\n'))
+    .join('\n\n');
+}
+
+export function renderRun(result: RunResult): string {
+  if (result.nothingToDo) return result.direction === 'up' ? 'Nothing to migrate: the database is up to date.' : 'Nothing to roll back.';
+  const verb = result.direction === 'up' ? 'Applied' : 'Rolled back';
+  const lines = result.migrations.map((m) => {
+    const c = m.counts ?? {};
+    const headline =
+      result.direction === 'up'
+        ? c.flipped !== undefined
+          ? `affected ${n(c.flipped)} documents`
+          : ''
+        : c.restored !== undefined
+          ? `restored ${n(c.restored)}, conflicts ${n(c.conflicts ?? 0)}`
+          : '';
+    return `${verb} ${m.id} in ${seconds(m.durationMs)}${headline ? `: ${headline}` : ''}\n  counts: ${counts(m.counts)}`;
+  });
+  const total = result.migrations.reduce((s, m) => s + m.durationMs, 0);
+  lines.push(`Execution time: ${seconds(total)}`);
+  return lines.join('\n');
+}
+
+function stateLabel(s: MigrationState): string {
+  return `${s.state}${s.drift ? ` (drift: ${s.drift})` : ''}`;
+}
+
+export function renderStatus(report: StatusReport): string {
+  const rows = report.migrations.map((s) => [
+    s.id,
+    stateLabel(s),
+    when(s.record?.finishedAt ?? s.record?.startedAt),
+    seconds(s.record?.durationMs),
+    counts(s.record?.counts),
+  ]);
+  const lines = [table(['migration', 'state', 'when', 'duration', 'counts'], rows), ''];
+  lines.push(report.needed ? `Migration needed: yes (${report.pending} pending). Run \`migrate preview\`, then \`migrate up\`.` : 'Migration needed: no. The database is up to date.');
+  if (report.drift.length) lines.push(`Drift: ${report.drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. Run \`migrate verify\`.`);
+  if (report.lock) {
+    const h = report.lock.holder;
+    lines.push(`Lock: held by host ${h.host}, pid ${h.pid}${report.lock.expired ? ' (expired: `migrate unlock` removes it)' : ` until ${when(h.expiresAt)}`}.`);
+  }
+  return lines.join('\n');
+}
+
+export function renderHistory(entries: readonly HistoryEntry[]): string {
+  if (entries.length === 0) return 'No runs recorded yet.';
+  return table(
+    ['finished', 'migration', 'direction', 'outcome', 'duration', 'counts', 'host/pid'],
+    entries.map((h) => [when(h.finishedAt), h.migrationId, h.direction, h.outcome, seconds(h.durationMs), h.error ? `error: ${h.error}` : counts(h.counts), `${h.host}/${h.pid}`]),
+  );
+}
+
+export function renderVerify(report: VerifyReport): string {
+  if (report.ok) return `OK: all ${report.checked} applied migrations match their files.`;
+  return [
+    'Drift found:',
+    table(
+      ['migration', 'problem', 'recorded checksum', 'file checksum'],
+      report.drift.map((d) => [d.id, d.kind === 'changed' ? 'file changed since it ran' : 'file missing', d.recordedChecksum.slice(0, 12), d.currentChecksum?.slice(0, 12) ?? '-']),
+    ),
+    'Restore the original files, or add a new migration for the change.',
+  ].join('\n');
+}
