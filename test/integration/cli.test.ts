@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ObjectId, type Db } from 'mongodb';
+import { ObjectId, type Db, type Document } from 'mongodb';
 import { ExitCode } from '@mongrate/cli';
 import { seedSampleData } from '@nctool/cashu-models';
 import { collectionHash } from '../support/collection-hash.js';
@@ -118,10 +118,9 @@ describe('migrate CLI (real binary, real server)', () => {
   });
 
   it('a held lock: up waits --lock-timeout then exits 3 naming the holder; unlock needs --force for a live lease', async () => {
-    const locks = t.db.collection('migration_locks');
-    await locks.createIndex({ name: 1 }, { unique: true });
+    const locks = t.db.collection<{ _id: string; fence: ObjectId } & Document>('migration_locks');
     const far = new Date(Date.now() + 3600_000);
-    await locks.insertOne({ _id: new ObjectId(), name: 'migrations', owner: { runId: 'r1', host: 'other-host', pid: 4242, user: 'ops' }, acquiredAt: new Date(), expiresAt: far });
+    await locks.insertOne({ _id: 'migrations', fence: new ObjectId(), owner: { runId: 'r1', host: 'other-host', pid: 4242, user: 'ops' }, acquiredAt: new Date(), expiresAt: far });
     const up = await run(['up', '--lock-timeout', '1'], env);
     expect(up.code).toBe(ExitCode.locked);
     expect(up.stderr).toMatch(/held by host other-host, pid 4242/);
@@ -133,7 +132,7 @@ describe('migrate CLI (real binary, real server)', () => {
     expect(forced.code).toBe(ExitCode.success);
     expect(forced.stdout).toContain('Removed the live lock of host other-host, pid 4242');
     expect(await locks.countDocuments()).toBe(0);
-    await locks.insertOne({ _id: new ObjectId(), name: 'migrations', owner: { runId: 'r2', host: 'gone', pid: 1, user: 'ops' }, acquiredAt: new Date(0), expiresAt: new Date(1000) });
+    await locks.insertOne({ _id: 'migrations', fence: new ObjectId(), owner: { runId: 'r2', host: 'gone', pid: 1, user: 'ops' }, acquiredAt: new Date(0), expiresAt: new Date(1000) });
     expect((await run(['unlock'], env)).stdout).toContain('Removed the expired lock of host gone');
     expect((await run(['unlock'], env)).code).toBe(ExitCode.nothingToDo);
   });

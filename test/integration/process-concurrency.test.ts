@@ -13,7 +13,8 @@ const PROCESSES = 20;
 const ROUNDS = Number(process.env.STAMPEDE_ROUNDS ?? 5);
 
 interface LeaseDoc {
-  _id: unknown;
+  _id: string;
+  fence: unknown;
   acquiredAt: Date;
   expiresAt: Date;
   owner: { pid: number };
@@ -117,7 +118,7 @@ describe('separate OS processes', () => {
     holder.kill('SIGSTOP');
     const result = await testMigrator(t, path.join(FIXTURES, 'slow'), { leaseMs, lockPollMs: 100 }).up();
     expect(result.migrations.map((m) => m.id)).toEqual(['slow/001_slow_steps']);
-    const oldWritesAtTakeover = await probe.countDocuments({ fence: old._id });
+    const oldWritesAtTakeover = await probe.countDocuments({ fence: old.fence });
     holder.kill('SIGCONT');
     const { code, stdout } = await done;
     expect(code).toBe(1);
@@ -125,9 +126,9 @@ describe('separate OS processes', () => {
     expect(last.ok).toBe(false);
     expect(last.error.rootCode).toBe(MigrateErrorCode.LockLost);
     expect(new LockLostError('x').code).toBe(last.error.rootCode);
-    expect(await probe.countDocuments({ fence: old._id })).toBe(oldWritesAtTakeover);
+    expect(await probe.countDocuments({ fence: old.fence })).toBe(oldWritesAtTakeover);
     const record = await t.db.collection('migrations').findOne({ _id: 'slow/001_slow_steps' as never });
     expect(record).toMatchObject({ status: 'applied' });
-    expect(record?.fence).not.toEqual(old._id);
+    expect(record?.fence).not.toEqual(old.fence);
   });
 });

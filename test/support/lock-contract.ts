@@ -1,11 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { LockLostError, MigrationLockedError, type MigrationLock } from '@mongrate/core';
+import { LockLostError, MigrationLockedError, type Lease, type MigrationLock } from '@mongrate/core';
 
 /** What every MigrationLock adapter must do. `create` makes a lock on shared state for one test. */
 export interface LockFactory {
   setup(): Promise<void>;
   create(options: { leaseMs: number; waitTimeoutMs: number }): MigrationLock;
   teardown(): Promise<void>;
+}
+
+async function take(lock: MigrationLock): Promise<Lease> {
+  const lease = await lock.acquire();
+  if (!lease) throw new Error('acquire() without stillNeeded must return a lease');
+  return lease;
 }
 
 export function describeMigrationLockContract(name: string, factory: LockFactory): void {
@@ -16,13 +22,13 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
     it('grants the lease to one holder at a time', async () => {
       const a = factory.create({ leaseMs: 5000, waitTimeoutMs: 0 });
       const b = factory.create({ leaseMs: 5000, waitTimeoutMs: 0 });
-      const lease = await a.acquire();
-      const error = await b.acquire().catch((e: unknown) => e);
+      const lease = await take(a);
+      const error = await take(b).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MigrationLockedError);
       expect((error as MigrationLockedError).holder?.pid).toBe(process.pid);
       expect((error as Error).message).toMatch(/held by host .*pid \d+/);
       await lease.release();
-      const next = await b.acquire();
+      const next = await take(b);
       expect(next.fence.equals(lease.fence)).toBe(false);
       await next.release();
     });
@@ -33,7 +39,7 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
       let maxInside = 0;
       await Promise.all(
         locks.map(async (lock) => {
-          const lease = await lock.acquire();
+          const lease = await take(lock);
           inside++;
           maxInside = Math.max(maxInside, inside);
           await new Promise((r) => setTimeout(r, 20));
@@ -44,11 +50,23 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
       expect(maxInside).toBe(1);
     });
 
+    it('a waiter told the work is done stops waiting without the lease', async () => {
+      const a = factory.create({ leaseMs: 5000, waitTimeoutMs: 0 });
+      const b = factory.create({ leaseMs: 5000, waitTimeoutMs: 30_000 });
+      const lease = await take(a);
+      let asked = 0;
+      const result = await b.acquire({ stillNeeded: async () => ++asked < 3 });
+      expect(result).toBeUndefined();
+      expect(asked).toBe(3);
+      expect((await b.inspect())?.holder.runId).toBe(lease.holder.runId);
+      await lease.release();
+    });
+
     it('reports the holder, and unlock removes only an expired lease unless forced', async () => {
       const a = factory.create({ leaseMs: 5000, waitTimeoutMs: 0 });
       expect(await a.inspect()).toBeUndefined();
       expect(await a.unlock()).toEqual({ removed: false });
-      const lease = await a.acquire();
+      const lease = await take(a);
       expect(await a.inspect()).toMatchObject({ expired: false, holder: { pid: process.pid } });
       await expect(a.unlock()).rejects.toThrow(/has not expired.*--force/);
       expect(await a.unlock({ force: true })).toMatchObject({ removed: true, expired: false });
@@ -58,7 +76,7 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
 
     it('a lease that outlives its term without renewal reports itself lost', async () => {
       const a = factory.create({ leaseMs: 1000, waitTimeoutMs: 0 });
-      const lease = await a.acquire();
+      const lease = await take(a);
       expect(() => lease.assertHeld()).not.toThrow();
       // Block the event loop past the lease, as a paused process would be: no renewal can run.
       const until = Date.now() + 1100;
@@ -73,12 +91,12 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
     it('takes over an expired lease, and the old holder finds itself lost on renewal', async () => {
       const a = factory.create({ leaseMs: 1000, waitTimeoutMs: 0 });
       const b = factory.create({ leaseMs: 5000, waitTimeoutMs: 10_000 });
-      const old = await a.acquire();
+      const old = await take(a);
       const until = Date.now() + 1100; // a stops renewing (paused), its lease expires
       while (Date.now() < until) {
         /* busy wait */
       }
-      const taken = await b.acquire();
+      const taken = await take(b);
       expect(taken.fence.equals(old.fence)).toBe(false);
       expect(() => old.assertHeld()).toThrow(LockLostError);
       await old.release(); // deletes by its own _id only: must not remove b's lease

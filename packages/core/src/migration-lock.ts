@@ -25,10 +25,19 @@ export interface UnlockResult {
   readonly expired?: boolean;
 }
 
+export interface AcquireOptions {
+  readonly signal?: AbortSignal;
+  /** Asked between tries while another process holds the lease; false ends the wait without the lease. */
+  readonly stillNeeded?: () => Promise<boolean>;
+}
+
 /** A mutual-exclusion lease between processes. */
 export interface MigrationLock {
-  /** Waits until the lease is ours or the wait timeout passes (`MigrationLockedError`). */
-  acquire(options?: { readonly signal?: AbortSignal }): Promise<Lease>;
+  /**
+   * Waits until the lease is ours or the wait timeout passes (`MigrationLockedError`).
+   * Resolves `undefined` if `stillNeeded` answers false while waiting: the holder did the work.
+   */
+  acquire(options?: AcquireOptions): Promise<Lease | undefined>;
   /** The current holder, if any, and whether its lease has expired by the server's clock. */
   inspect(): Promise<{ readonly holder: LockHolder; readonly expired: boolean } | undefined>;
   /** Removes an expired lease; with `force`, any lease. */

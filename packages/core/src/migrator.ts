@@ -330,7 +330,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const drift = computeDrift(migrations, this.#storage.lastRead ?? []);
       if (drift.length > 0) throw new ChecksumDriftError(drift);
     }
-    return this.#underLock('up', options.signal, async (umzug) => {
+    // While another replica holds the lock, keep checking whether it has done our work; if so, stop waiting.
+    const stillNeeded = async () => {
+      const now = new Set(await this.#storage.executed());
+      return eligible.some((m) => !now.has(m.id));
+    };
+    return this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
       if (named) return umzug.up({ migrations: [named.id], rerun: RerunBehavior.SKIP });
       if (to) {
         const stillPending = (await umzug.pending()).map((m) => m.name);
@@ -359,7 +364,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (to && !executed.has(to.id)) throw new MigrationNotAppliedError(to.id);
     const drift = computeDrift(migrations, this.#storage.lastRead ?? []).filter((d) => executed.has(d.id));
     if (drift.length > 0) this.logger.warn('rolling back migrations whose files changed since they ran', { drift });
-    return this.#underLock('down', options.signal, async (umzug) => {
+    return this.#underLock('down', options.signal, undefined, async (umzug) => {
       if (named) return umzug.down({ migrations: [named.id], rerun: partial ? RerunBehavior.ALLOW : RerunBehavior.SKIP });
       if (options.to === 0) return umzug.down({ to: 0 });
       if (to) {
@@ -392,9 +397,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async #underLock(
     direction: Direction,
     signal: AbortSignal | undefined,
+    stillNeeded: (() => Promise<boolean>) | undefined,
     run: (umzug: Umzug<RunContext>) => Promise<Array<{ name: string }>>,
   ): Promise<RunResult> {
-    const lease = await this.#lock.acquire(signal ? { signal } : {});
+    const lease = await this.#lock.acquire({ ...(signal ? { signal } : {}), ...(stillNeeded ? { stillNeeded } : {}) });
+    if (!lease) return { direction, migrations: [], nothingToDo: true };
     this.emit('lock-acquired', { fence: lease.fence.toHexString() });
     const context: RunContext = { lease, signal: signal ?? new AbortController().signal, fence: lease.fence, counts: new Map() };
     const durations = new Map<string, number>();

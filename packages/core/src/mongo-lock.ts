@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
 import type { Logger } from 'winston';
 import { InvalidOptionError, LockLostError, MigrationLockedError, type LockHolder, InterruptedError } from './errors.js';
-import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
+import type { AcquireOptions, Lease, MigrationLock, UnlockResult } from './migration-lock.js';
 import type { RunIdentity } from './run-identity.js';
 import { ServerClock } from './server-clock.js';
 
@@ -33,8 +33,10 @@ export interface MongoLockOptions {
 }
 
 interface LeaseDocument {
-  _id: ObjectId;
-  name: string;
+  /** The lock's name: the primary key makes the insert exclusive. */
+  _id: string;
+  /** This lease's fencing token. */
+  fence: ObjectId;
   owner: { runId: string; host: string; pid: number; user: string };
   acquiredAt: Date;
   expiresAt: Date;
@@ -44,9 +46,13 @@ const DUPLICATE_KEY = 11000;
 
 /**
  * A lease made only of inserts and deletes, which every MongoDB-compatible server makes atomic:
- * acquire = insert into a unique index on `name`; take over = delete exactly the expired lease as read
- * (`_id` and `expiresAt`); renew = update by our `_id`; release = delete by our `_id`.
- * The lease's `_id` is the fencing token.
+ * acquire = insert `{ _id: name, fence }`; take over = delete exactly the expired lease as read
+ * (`fence` and `expiresAt`); renew = update by our `fence`; release = delete by our `fence`.
+ * `fence`, a fresh ObjectId, is the fencing token.
+ *
+ * The lock is keyed by `_id`, not by a unique secondary index on `name`: on DocumentDB a unique secondary
+ * index is an exclusion constraint, and simultaneous inserts of one key deadlock there again and again
+ * (20 racing clients: no winner within 250 s), while racing inserts of one `_id` settle in about 0.1 s.
  */
 export class MongoLock implements MigrationLock {
   readonly #collection: Collection<LeaseDocument>;
@@ -55,7 +61,6 @@ export class MongoLock implements MigrationLock {
   readonly #waitTimeoutMs: number;
   readonly #pollMs: number;
   readonly #clock: ServerClock;
-  #indexReady: Promise<unknown> | undefined;
 
   constructor(private readonly options: MongoLockOptions) {
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -68,21 +73,22 @@ export class MongoLock implements MigrationLock {
     this.#clock = options.clock ?? new ServerClock(options.db);
   }
 
-  async acquire(options: { readonly signal?: AbortSignal } = {}): Promise<Lease> {
-    this.#indexReady ??= this.#collection.createIndex({ name: 1 }, { unique: true }).catch((error: unknown) => {
-      this.#indexReady = undefined;
-      throw error;
-    });
-    await this.#indexReady;
+  async acquire(options: AcquireOptions = {}): Promise<Lease | undefined> {
     const { identity, logger } = this.options;
     const deadline = performance.now() + this.#waitTimeoutMs;
     let waited = false;
+    let contention = 0;
     for (;;) {
       if (options.signal?.aborted) throw new InterruptedError('waiting for the migration lock was interrupted');
+      // A waiter asks before each new try whether the holder has done its work meanwhile.
+      if (waited && options.stillNeeded && !(await options.stillNeeded())) {
+        logger.info('the lock holder did the work; nothing left to do', { lock: this.#name });
+        return undefined;
+      }
       const now = await this.#clock.now();
       const lease: LeaseDocument = {
-        _id: new ObjectId(),
-        name: this.#name,
+        _id: this.#name,
+        fence: new ObjectId(),
         owner: { runId: identity.runId, host: identity.host, pid: identity.pid, user: identity.user },
         acquiredAt: now,
         expiresAt: new Date(now.getTime() + this.#leaseMs),
@@ -90,18 +96,24 @@ export class MongoLock implements MigrationLock {
       const renewedAt = performance.now();
       try {
         await this.#collection.insertOne(lease);
-        logger.debug('migration lock acquired', { lock: this.#name, fence: lease._id.toHexString(), waited });
+        logger.debug('migration lock acquired', { lock: this.#name, fence: lease.fence.toHexString(), waited });
         return new HeldLease(this.#collection, lease, this.#leaseMs, renewedAt, this.#clock, logger);
       } catch (error) {
+        if (isTransient(error)) {
+          // A write conflict under contention: back off, randomised and growing, so the racers spread out.
+          contention++;
+          await sleep(Math.min(this.#pollMs * 4, 20 * 2 ** contention) * Math.random());
+          continue;
+        }
         if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
       }
-      const holder = await this.#collection.findOne({ name: this.#name });
+      const holder = await this.#collection.findOne({ _id: this.#name });
       if (!holder) continue; // released between our insert and our read
       if (holder.expiresAt.getTime() <= this.#clock.estimate().getTime()) {
         // Decide a takeover on a fresh reading of the server's clock, never on an extrapolation.
         const serverNow = await this.#clock.sync();
         if (holder.expiresAt.getTime() <= serverNow.getTime()) {
-          const { deletedCount } = await this.#collection.deleteOne({ _id: holder._id, expiresAt: holder.expiresAt });
+          const { deletedCount } = await this.#collection.deleteOne({ _id: this.#name, fence: holder.fence, expiresAt: holder.expiresAt });
           if (deletedCount === 1) logger.warn('took over an expired migration lock', { lock: this.#name, previous: toHolder(holder) });
           continue;
         }
@@ -125,33 +137,44 @@ export class MongoLock implements MigrationLock {
   }
 
   async inspect(): Promise<{ holder: LockHolder; expired: boolean } | undefined> {
-    const holder = await this.#collection.findOne({ name: this.#name });
+    const holder = await this.#collection.findOne({ _id: this.#name });
     if (!holder) return undefined;
     const serverNow = await this.#clock.sync();
     return { holder: toHolder(holder), expired: holder.expiresAt.getTime() <= serverNow.getTime() };
   }
 
   async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
-    const holder = await this.#collection.findOne({ name: this.#name });
+    const holder = await this.#collection.findOne({ _id: this.#name });
     if (!holder) return { removed: false };
     const serverNow = await this.#clock.sync();
     const expired = holder.expiresAt.getTime() <= serverNow.getTime();
     if (!expired && !options.force) {
       throw new MigrationLockedError(toHolder(holder), 'Its lease has not expired, so `unlock` left it in place; use `--force` only if that process is gone.');
     }
-    const { deletedCount } = await this.#collection.deleteOne({ _id: holder._id });
+    const { deletedCount } = await this.#collection.deleteOne({ _id: this.#name, fence: holder.fence });
     this.options.logger.warn('migration lock removed by unlock', { lock: this.#name, holder: toHolder(holder), expired, force: !!options.force });
     return { removed: deletedCount === 1, holder: toHolder(holder), expired };
   }
 }
 
-function toHolder(doc: LeaseDocument): LockHolder {
-  return { ...doc.owner, acquiredAt: doc.acquiredAt, expiresAt: doc.expiresAt };
+/** PostgreSQL deadlock (DocumentDB reports 16908292), write conflict, or concurrent creation of the same collection or index. */
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof MongoServerError)) return false;
+  return (
+    error.code === 16908292 ||
+    error.code === 112 ||
+    error.hasErrorLabel('TransientTransactionError') ||
+    /deadlock|concurrent|already exists|could not serialize/i.test(error.message)
+  );
+}
+
+function toHolder(doc: LeaseDocument): LockHolder & { name: string } {
+  return { ...doc.owner, name: doc._id, acquiredAt: doc.acquiredAt, expiresAt: doc.expiresAt };
 }
 
 class HeldLease implements Lease {
   readonly fence: ObjectId;
-  readonly holder: LockHolder;
+  readonly holder: LockHolder & { name: string };
   #lost: string | undefined;
   #released = false;
   /** Local monotonic time at which the last successful renewal was sent. */
@@ -166,7 +189,7 @@ class HeldLease implements Lease {
     private readonly clock: ServerClock,
     private readonly logger: Logger,
   ) {
-    this.fence = doc._id;
+    this.fence = doc.fence;
     this.holder = toHolder(doc);
     this.#renewedAt = renewedAt;
     this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(leaseMs / 3)));
@@ -190,7 +213,7 @@ class HeldLease implements Lease {
     this.#released = true;
     clearInterval(this.#timer);
     try {
-      await this.collection.deleteOne({ _id: this.fence });
+      await this.collection.deleteOne({ _id: this.holder.name, fence: this.fence });
     } catch (error) {
       // The lease expires by itself; say so rather than hide a failure.
       this.logger.warn('could not release the migration lock; it will expire with its lease', { error: String(error) });
@@ -212,7 +235,7 @@ class HeldLease implements Lease {
     const sentAt = performance.now();
     try {
       const { matchedCount } = await this.collection.updateOne(
-        { _id: this.fence },
+        { _id: this.holder.name, fence: this.fence },
         { $set: { expiresAt: new Date(this.clock.estimate().getTime() + this.leaseMs) } },
       );
       if (matchedCount === 0) {
