@@ -1,0 +1,180 @@
+/**
+ * Benchmark of migration 004 against the floor (raw driver operations doing the same work) and against the seed's
+ * design (load everything, one backup document, updateMany, restore one document per round trip), side by side on
+ * one server in one run. Prints a table and writes JSON to bench-results/.
+ *   pnpm bench [--sizes 1e4,1e5,1e6] [--no-sweep]
+ * Run it with --expose-gc (the script re-executes itself with it) so peak memory is what is retained.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import { Migrator, createLogger } from '@mongrate/core';
+import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
+import { migrationSource } from '@nctool/migrations';
+import { REPO_ROOT, startServer } from '../test/support/server.js';
+
+const FILTER = { transaction_type: 'melted', status: 'unspent' };
+const args = process.argv.slice(2);
+const sizes = (args[args.indexOf('--sizes') + 1] && args.includes('--sizes') ? (args[args.indexOf('--sizes') + 1] as string) : '1e5').split(',').map(Number);
+const sweep = !args.includes('--no-sweep');
+
+interface Measure {
+  readonly ms: number;
+  readonly roundTrips: number;
+  /** Peak RSS above the phase's start, after periodic collection. */
+  readonly rssMb: number;
+  readonly error?: string;
+}
+
+let commands = 0;
+const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
+
+/** Times `run`, counting round trips and sampling memory. */
+async function measure(run: () => Promise<unknown>): Promise<Measure> {
+  global.gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  let ticks = 0;
+  const sampler = setInterval(() => {
+    if (global.gc && ++ticks % 10 === 0) global.gc();
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  const before = commands;
+  const t0 = performance.now();
+  let error: string | undefined;
+  try {
+    await run();
+  } catch (e) {
+    error = e instanceof Error ? e.message.slice(0, 120) : String(e);
+  }
+  const ms = performance.now() - t0;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), ...(error ? { error } : {}) };
+}
+
+async function fresh(db: Db, n: number): Promise<number> {
+  await db.dropDatabase();
+  await seedSampleData(db, { tokens: n, users: Math.max(10, Math.floor(n / 50)), seed: 11 });
+  return db.collection(CASHU_TOKEN_COLLECTION).countDocuments(FILTER);
+}
+
+function migratorFor(client: MongoClient, db: Db, batchSize = 1000): Migrator {
+  return new Migrator({ client, dbName: db.databaseName, sources: [migrationSource], logger: createLogger({ level: 'error' }), batchSize });
+}
+
+/** The floor: one $group (preview), a raw server-side copy plus one updateMany (up), a raw unordered bulk restore (down). */
+async function floor(db: Db) {
+  const tokens = db.collection(CASHU_TOKEN_COLLECTION);
+  const copy = db.collection('floor_backup');
+  const preview = await measure(() => tokens.aggregate([{ $match: FILTER }, { $group: { _id: '$npub', n: { $sum: 1 }, sats: { $sum: '$total_amount' } } }]).toArray());
+  const runAt = new Date();
+  const up = await measure(async () => {
+    await tokens.aggregate([{ $match: FILTER }, { $project: { status: 1, spent_at: 1 } }, { $merge: { into: 'floor_backup' } }]).toArray();
+    await tokens.updateMany(FILTER, { $set: { status: 'spent', spent_at: runAt } });
+  });
+  const down = await measure(async () => {
+    let batch: Document[] = [];
+    const flush = async () => {
+      if (batch.length) await tokens.bulkWrite(batch.map((b) => ({ updateOne: { filter: { _id: b._id }, update: { $set: { status: b.status, spent_at: b.spent_at } } } })), { ordered: false });
+      batch = [];
+    };
+    for await (const b of copy.find({}, { batchSize: 1000 })) {
+      batch.push(b);
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
+    await copy.drop();
+  });
+  return { preview, up, down };
+}
+
+/** The seed's design, plainly: load all targets, one backup document, updateMany, restore one document per round trip. */
+async function seedDesign(db: Db) {
+  const tokens = db.collection(CASHU_TOKEN_COLLECTION);
+  const backups = db.collection<{ _id: string; docs: Document[] }>('seed_backup');
+  let loaded: Document[] = [];
+  const up = await measure(async () => {
+    loaded = await tokens.find(FILTER).toArray();
+    await backups.insertOne({ _id: 'backup_004', docs: loaded.map((d) => ({ _id: d._id, status: d.status, spent_at: d.spent_at })) });
+    await tokens.updateMany(FILTER, { $set: { status: 'spent', spent_at: new Date() } });
+  });
+  const down = up.error
+    ? { ms: 0, roundTrips: 0, rssMb: 0, error: 'no backup to restore (up failed)' }
+    : await measure(async () => {
+        const backup = await backups.findOne({ _id: 'backup_004' });
+        for (const d of backup?.docs ?? []) await tokens.updateOne({ _id: d._id }, { $set: { status: d.status, spent_at: d.spent_at } });
+        await backups.deleteOne({ _id: 'backup_004' });
+      });
+  if (up.error) await tokens.updateMany({ transaction_type: 'melted', status: 'spent', 'metadata.source': 'lightning', spent_at: { $gt: new Date(Date.UTC(2026, 0, 1)) } }, { $set: { status: 'unspent', spent_at: null } });
+  loaded = [];
+  return { up, down };
+}
+
+async function ours(client: MongoClient, db: Db, batchSize = 1000) {
+  const m = migratorFor(client, db, batchSize);
+  await m.load();
+  const preview = await measure(() => m.preview());
+  const up = await measure(() => m.up());
+  const noop = await measure(() => m.up());
+  const down = await measure(() => m.down());
+  return { preview, up, noop, down };
+}
+
+if (!process.execArgv.includes('--expose-gc')) {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const server = await startServer();
+const out: Record<string, unknown> = { server: server.description, date: new Date().toISOString(), sizes: {} };
+try {
+  process.stdout.write(`Server: ${server.description}\n`);
+  const client = await MongoClient.connect(server.uri, { monitorCommands: true });
+  client.on('commandStarted', (_e: CommandStartedEvent) => commands++);
+  const db = client.db('mongrate_bench');
+  const rows: string[][] = [];
+  const ratio = (a: Measure, b: Measure) => (b.ms > 0 ? `${(a.ms / b.ms).toFixed(2)}×` : '-');
+  const rate = (targets: number, m: Measure) => (m.error ? 'failed' : `${Math.round(targets / Math.max(m.ms / 1000, 0.001)).toLocaleString('en-US')}/s`);
+  for (const n of sizes) {
+    const targets = await fresh(db, n);
+    const f = await floor(db);
+    const o = await ours(client, db);
+    const s = await seedDesign(db);
+    (out.sizes as Record<string, unknown>)[String(n)] = { targets, floor: f, ours: o, seedDesign: s };
+    const label = `${n.toExponential(0)} (${targets.toLocaleString('en-US')} targets)`;
+    rows.push([label, 'preview', `${o.preview.ms} ms`, `${f.preview.ms} ms ($group)`, ratio(o.preview, f.preview), '-', `${o.preview.roundTrips}`, `${o.preview.rssMb}`]);
+    rows.push([label, 'up', `${o.up.ms} ms`, `${f.up.ms} ms`, ratio(o.up, f.up), s.up.error ? `FAILED: ${s.up.error.slice(0, 40)}` : `${s.up.ms} ms (${ratio(s.up, f.up)})`, `${o.up.roundTrips}`, `${o.up.rssMb} (seed: ${s.up.rssMb})`]);
+    rows.push([label, 'down', `${o.down.ms} ms`, `${f.down.ms} ms`, ratio(o.down, f.down), s.down.error ? `n/a: ${s.down.error.slice(0, 30)}` : `${s.down.ms} ms (${ratio(s.down, f.down)})`, `${o.down.roundTrips}`, `${o.down.rssMb}`]);
+    rows.push([label, 'no-op up()', `${o.noop.ms} ms`, '-', '-', '-', `${o.noop.roundTrips}`, `${o.noop.rssMb}`]);
+    process.stdout.write(`${label}: up ${rate(targets, o.up)}, down ${rate(targets, o.down)}; floor up ${rate(targets, f.up)}, down ${rate(targets, f.down)}\n`);
+  }
+  if (sweep) {
+    const n = sizes.includes(1e5) ? 1e5 : (sizes[0] ?? 1e4);
+    const sweepOut: Record<string, unknown> = {};
+    for (const batchSize of [100, 1000, 10_000]) {
+      await fresh(db, n);
+      const o = await ours(client, db, batchSize);
+      sweepOut[batchSize] = o;
+      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', '-', `${o.up.roundTrips}`, `${o.up.rssMb}`]);
+      rows.push([`sweep ${n.toExponential(0)}`, `down, batch ${batchSize}`, `${o.down.ms} ms`, '-', '-', '-', `${o.down.roundTrips}`, `${o.down.rssMb}`]);
+    }
+    out.batchSweep = sweepOut;
+  }
+  await db.dropDatabase();
+  await client.close();
+  const header = ['size', 'phase', 'mongrate', 'floor', 'ratio', "seed's design", 'round trips', 'peak RSS +MB'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const table = [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  process.stdout.write(`\n${table}\n`);
+  const dir = path.join(REPO_ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `bench-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify({ ...out, table }, null, 2));
+  process.stdout.write(`\nJSON: ${file}\n`);
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,178 @@
+/**
+ * Reliability suite: long-running fault injection against a real server, one summary line per test.
+ *   pnpm reliability [--rounds 20] [--kills 25]
+ * Concurrent app writes, the bad-input corpus and the secret scan run in the jest suite (pnpm test).
+ */
+import path from 'node:path';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient, type Db } from 'mongodb';
+import { Migrator, createLogger, folderSource } from '@mongrate/core';
+import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
+import { collectionHash } from '../test/support/collection-hash.js';
+import { REPO_ROOT, startServer, uriWithDatabase } from '../test/support/server.js';
+import { finished, spawnTs } from '../test/support/spawn-ts.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+const ROUNDS = option('--rounds', 20);
+const KILLS = option('--kills', 25);
+const WORKER = path.join(REPO_ROOT, 'test', 'support', 'migrate-worker.ts');
+const NCTOOL = path.join(REPO_ROOT, 'migrations');
+const BASIC = path.join(REPO_ROOT, 'test', 'fixtures', 'basic');
+const SLOW = path.join(REPO_ROOT, 'test', 'fixtures', 'slow');
+const ID = 'nctool/004_fix_melted_token_status';
+const LEASE_MS = 2000;
+const logger = createLogger({ level: 'error' });
+const results: Array<{ test: string; ok: boolean; line: string }> = [];
+
+function report(test: string, ok: boolean, line: string): void {
+  results.push({ test, ok, line });
+  process.stdout.write(`${ok ? 'PASS' : 'FAIL'} ${test}: ${line}\n`);
+}
+
+const server = await startServer();
+const client = await MongoClient.connect(server.uri);
+const migrator = (db: Db, dir = NCTOOL, batchSize = 25) =>
+  new Migrator({ client, dbName: db.databaseName, sources: [folderSource(dir)], logger, batchSize, leaseMs: LEASE_MS, lockPollMs: 100 });
+
+async function bootStampede(): Promise<void> {
+  const t0 = Date.now();
+  const workers: ChildProcess[] = Array.from({ length: 20 }, () =>
+    spawnTs(WORKER, ['serve', JSON.stringify({ uri: server.uri, dir: BASIC, lockPollMs: 100 })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  const next = (c: ChildProcess) => new Promise<Record<string, unknown>>((resolve) => c.once('message', (m) => resolve(m as Record<string, unknown>)));
+  await Promise.all(workers.map(next));
+  let errors = 0;
+  let maxRuns = 0;
+  let minRuns = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    const dbName = `rel_stampede_${round}`;
+    const replies = workers.map(next);
+    for (const w of workers) w.send({ dbName });
+    const answers = await Promise.all(replies);
+    errors += answers.filter((a) => !a.ok).length;
+    const runs = await client.db(dbName).collection('probe').aggregate<{ n: number }>([{ $group: { _id: '$migration', n: { $sum: 1 } } }]).toArray();
+    maxRuns = Math.max(maxRuns, ...runs.map((r) => r.n));
+    minRuns = Math.min(minRuns, runs.length === 3 ? Math.min(...runs.map((r) => r.n)) : 0);
+    await client.db(dbName).dropDatabase();
+  }
+  for (const w of workers) w.send({ exit: true });
+  report('boot stampede', errors === 0 && maxRuns === 1 && minRuns === 1, `20 processes × ${ROUNDS} rounds, each of 3 migrations ran exactly once (min ${minRuns}, max ${maxRuns}), ${errors} errors, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function killWorkerAt(db: Db, direction: 'up' | 'down', afterBatches: number): Promise<boolean> {
+  const child = spawnTs(WORKER, ['up', JSON.stringify({ uri: server.uri, dbName: db.databaseName, dir: NCTOOL, batchSize: 25, direction, leaseMs: LEASE_MS })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const done = finished(child);
+  for (;;) {
+    const record = await db.collection('migrations').findOne({ _id: ID as never });
+    const batches = (record?.checkpoint as { batches?: number } | undefined)?.batches ?? 0;
+    if (record?.direction === direction && batches >= afterBatches) break;
+    if (child.exitCode !== null) return false; // finished before the kill point
+    await sleep(3);
+  }
+  child.kill('SIGKILL');
+  await done;
+  return true;
+}
+
+async function crashSweep(): Promise<void> {
+  const db = client.db('rel_crash');
+  await db.dropDatabase();
+  await seedSampleData(db, { tokens: 12_000, seed: 21 });
+  const tokens = db.collection(CASHU_TOKEN_COLLECTION);
+  const original = await collectionHash(tokens);
+  const targets = await tokens.countDocuments({ transaction_type: 'melted', status: 'unspent' });
+  const batches = Math.ceil(targets / 25);
+  let killed = 0;
+  let failures = 0;
+  for (let i = 0; i < KILLS; i++) {
+    const upAt = 1 + Math.floor(Math.random() * (batches - 1));
+    if (await killWorkerAt(db, 'up', upAt)) killed++;
+    await migrator(db).up();
+    const runAt = (await db.collection('migrations').findOne({ _id: ID as never }))?.runAt as Date;
+    const flipped = await tokens.countDocuments({ transaction_type: 'melted', status: 'spent', spent_at: runAt });
+    const backups = await db.collection('migration_backups').countDocuments({ migration: ID });
+    const downAt = 1 + Math.floor(Math.random() * (batches - 1));
+    if (await killWorkerAt(db, 'down', downAt)) killed++;
+    await migrator(db).down();
+    const restored = (await collectionHash(tokens)) === original;
+    if (flipped !== targets || backups !== targets || !restored) {
+      failures++;
+      process.stdout.write(`  kill point ${i}: up@${upAt} down@${downAt}: flipped ${flipped}/${targets}, backups ${backups}, restored ${restored}\n`);
+    }
+  }
+  await db.dropDatabase();
+  report('crash sweep', failures === 0, `${killed} kill -9 points (${KILLS} during up, ${KILLS} during down, random batches of ${batches}); after each rerun 100% flipped, backups = flipped, up→down hash equal: ${KILLS - failures}/${KILLS} cycles`);
+}
+
+async function pause(): Promise<void> {
+  const db = client.db('rel_pause');
+  await db.dropDatabase();
+  await db.collection<{ _id: string; steps: number; stepMs: number }>('switches').insertOne({ _id: 'slow', steps: 40, stepMs: 100 });
+  const holder = spawnTs(WORKER, ['up', JSON.stringify({ uri: server.uri, dbName: db.databaseName, dir: SLOW, leaseMs: LEASE_MS })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const done = finished(holder);
+  const readLease = () => db.collection<{ _id: string; fence: unknown }>('migration_locks').findOne({});
+  let lease = await readLease();
+  while (!lease) {
+    await sleep(20);
+    lease = await readLease();
+  }
+  while ((await db.collection('probe').countDocuments()) < 3) await sleep(20);
+  holder.kill('SIGSTOP');
+  await migrator(db, SLOW).up();
+  const atTakeover = await db.collection('probe').countDocuments({ fence: lease.fence });
+  holder.kill('SIGCONT');
+  const { code, stdout } = await done;
+  const after = await db.collection('probe').countDocuments({ fence: lease.fence });
+  const lost = stdout.includes('LOCK_LOST');
+  await db.dropDatabase();
+  report('pause (SIGSTOP past the lease)', code === 1 && lost && after === atTakeover, `old holder exited ${code} with LockLostError: ${lost}; writes carrying the old fence after takeover: ${after - atTakeover}`);
+}
+
+async function databaseRestart(): Promise<void> {
+  if (!server.restartScript) {
+    report('database restart', true, `skipped: ${server.kind} cannot be restarted by this suite`);
+    return;
+  }
+  const db = client.db('rel_restart');
+  await db.dropDatabase();
+  await seedSampleData(db, { tokens: 12_000, seed: 22 });
+  const tokens = db.collection(CASHU_TOKEN_COLLECTION);
+  const targets = await tokens.countDocuments({ transaction_type: 'melted', status: 'unspent' });
+  const child = spawnTs(WORKER, ['up', JSON.stringify({ uri: server.uri, dbName: db.databaseName, dir: NCTOOL, batchSize: 10, leaseMs: LEASE_MS })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const done = finished(child);
+  const progress = async () => ((await db.collection('migrations').findOne({ _id: ID as never }))?.checkpoint as { batches?: number } | undefined)?.batches ?? 0;
+  while ((await progress()) < 3) await sleep(5);
+  const [cmd, ...rest] = server.restartScript.split(' ');
+  await promisify(execFile)(cmd as string, [...rest, '1']);
+  const { code, stdout } = await done;
+  const failedCleanly = code === 1 && stdout.includes('"ok":false');
+  // The test's own client reconnects by itself; the rerun completes the migration.
+  const fresh = await MongoClient.connect(uriWithDatabase(server.uri, db.databaseName));
+  const rerun = await new Migrator({ client: fresh, sources: [folderSource(NCTOOL)], logger, leaseMs: LEASE_MS, lockPollMs: 100 }).up();
+  const remaining = await fresh.db().collection(CASHU_TOKEN_COLLECTION).countDocuments({ transaction_type: 'melted', status: 'unspent' });
+  await fresh.db().dropDatabase();
+  await fresh.close();
+  report('database restart', failedCleanly && remaining === 0, `run during the restart exited ${code} (clean failure: ${failedCleanly}); rerun flipped ${rerun.migrations[0]?.counts?.flipped ?? 0} more, ${remaining}/${targets} left`);
+}
+
+try {
+  process.stdout.write(`Server: ${server.description}\n`);
+  for (const test of [bootStampede, crashSweep, pause, databaseRestart]) {
+    try {
+      await test();
+    } catch (error) {
+      report(test.name, false, `threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+} finally {
+  await client.close().catch(() => undefined);
+  await server.stop();
+}
+const failed = results.filter((r) => !r.ok).length;
+process.stdout.write(`\n${results.length - failed} passed, ${failed} failed\n`);
+process.exitCode = failed ? 1 : 0;
