@@ -12,6 +12,7 @@ import {
   type BackupDocument,
 } from './backup-document.js';
 import { InterruptedError, InvalidOptionError } from './errors.js';
+import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from './migration.js';
 
 export interface BackupAndUpdateOptions {
@@ -129,20 +130,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     guard();
     // One streaming cursor per pass: a single scan, however large the collection. Updated documents stop
     // matching the filter, so a resumed or repeated pass only sees what is left.
-    const cursor = target.find(options.filter, { projection, batchSize });
-    let page: Document[] = [];
-    for await (const doc of cursor) {
-      page.push(doc);
-      if (page.length === batchSize) {
-        guard();
-        await processPage(page);
-        page = [];
-      }
-    }
-    if (page.length > 0) {
-      guard();
-      await processPage(page);
-    }
+    await forEachBatch(target.find(options.filter, { projection, batchSize }), batchSize, guard, processPage);
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
     // Targets appeared behind the cursor (written concurrently): sweep again.

@@ -316,12 +316,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * Otherwise it takes the lock, re-reads what is applied and runs what is still pending.
    */
   async up(options: UpOptions = {}): Promise<RunResult> {
-    exclusive(options, ['to', 'step', 'migration']);
-    if (options.step !== undefined) positiveStep(options.step);
-    const migrations = await this.load();
-    const named = options.migration ? findMigration(options.migration, migrations) : undefined;
-    const to = options.to ? findMigration(options.to, migrations) : undefined;
-    const executed = new Set(await this.#storage.executed());
+    const { migrations, named, to, executed } = await this.#targets(options);
     if (named && executed.has(named.id)) throw new MigrationAlreadyAppliedError(named.id);
     const pending = migrations.filter((m) => !executed.has(m.id));
     const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
@@ -347,12 +342,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Reverts the last applied migration, or down to `to`, or `step` of them, or one named migration. */
   async down(options: DownOptions = {}): Promise<RunResult> {
-    exclusive(options, ['to', 'step', 'migration']);
-    if (options.step !== undefined) positiveStep(options.step);
-    const migrations = await this.load();
-    const named = options.migration ? findMigration(options.migration, migrations) : undefined;
-    const to = options.to ? findMigration(options.to, migrations) : undefined;
-    const executed = new Set(await this.#storage.executed());
+    const { migrations, named, to, executed } = await this.#targets(options);
     const records = new Map((this.#storage.lastRead ?? []).map((r) => [r._id, r]));
     let partial = false;
     if (named && !executed.has(named.id)) {
@@ -392,6 +382,17 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Removes an expired lease; with `force`, any lease. */
   async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
     return this.#lock.unlock(options);
+  }
+
+  /** Checks `to`/`step`/`migration`, resolves the references, and reads what is applied (one round trip). */
+  async #targets(options: { readonly to?: string | 0; readonly step?: number; readonly migration?: string }) {
+    exclusive(options, ['to', 'step', 'migration']);
+    if (options.step !== undefined) positiveStep(options.step);
+    const migrations = await this.load();
+    const named = options.migration ? findMigration(options.migration, migrations) : undefined;
+    const to = options.to ? findMigration(options.to, migrations) : undefined;
+    const executed = new Set(await this.#storage.executed());
+    return { migrations, named, to, executed };
   }
 
   async #underLock(

@@ -9,6 +9,7 @@ import {
   type BackupDocument,
 } from './backup-document.js';
 import { InterruptedError } from './errors.js';
+import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from './migration.js';
 
 /** How many conflicting documents a restore result lists (all are kept in the backup collection). */
@@ -133,20 +134,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
 
   // One streaming cursor: a single scan of the backups. They are deleted together at the end; a rerun after a
   // crash finds the documents already restored and counts them as such.
-  const cursor = backups.find({ _id: range }, { batchSize });
-  let page: BackupDocument[] = [];
-  for await (const backup of cursor) {
-    page.push(backup);
-    if (page.length === batchSize) {
-      guard();
-      await processPage(page);
-      page = [];
-    }
-  }
-  if (page.length > 0) {
-    guard();
-    await processPage(page);
-  }
+  await forEachBatch(backups.find({ _id: range }, { batchSize }), batchSize, guard, processPage);
   guard();
   await backups.deleteMany({ _id: range });
   const durationMs = performance.now() - started;
