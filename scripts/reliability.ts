@@ -1,7 +1,7 @@
 /**
  * Reliability suite: long-running fault injection against a real server, one summary line per test.
  *   pnpm reliability [--rounds 20] [--kills 25]
- * Concurrent app writes, the bad-input corpus and the secret scan run in the jest suite (pnpm test).
+ * Concurrent app writes, the bad-input corpus and the secret scan are jest tests; this runs them on the same server.
  */
 import path from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
@@ -157,12 +157,36 @@ async function databaseRestart(): Promise<void> {
   const remaining = await fresh.db().collection(CASHU_TOKEN_COLLECTION).countDocuments({ transaction_type: 'melted', status: 'unspent' });
   await fresh.db().dropDatabase();
   await fresh.close();
-  report('database restart', failedCleanly && remaining === 0, `run during the restart exited ${code} (clean failure: ${failedCleanly}); rerun flipped ${rerun.migrations[0]?.counts?.flipped ?? 0} more, ${remaining}/${targets} left`);
+  report('database restart', failedCleanly && remaining === 0, `run during the restart exited ${code} (clean failure: ${failedCleanly}); the rerun completed (${rerun.migrations[0]?.counts?.flipped ?? 0} flipped in all), ${remaining} of ${targets} targets left`);
+}
+
+/** Runs jest tests by name on this server and reports their count. */
+function jestCase(test: string, file: string, pattern: string): () => Promise<void> {
+  const run = async () => {
+    const jest = path.join(REPO_ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--selectProjects', 'integration', '--testPathPatterns', file, '-t', pattern],
+      { cwd: REPO_ROOT, env: { ...process.env, MONGODB_URI: server.uri }, maxBuffer: 64 << 20 },
+    ).catch((error: { stdout?: string; stderr?: string }) => ({ stdout: error.stdout ?? '', stderr: error.stderr ?? '' }));
+    const summary = /Tests:\s+(.*)/.exec(`${stdout}\n${stderr}`)?.[1] ?? 'no summary';
+    report(test, /passed/.test(summary) && !/failed/.test(summary), `${summary.trim()} (${file}: "${pattern}")`);
+  };
+  Object.defineProperty(run, 'name', { value: test });
+  return run;
 }
 
 try {
   process.stdout.write(`Server: ${server.description}\n`);
-  for (const test of [bootStampede, crashSweep, pause, databaseRestart]) {
+  for (const test of [
+    bootStampede,
+    crashSweep,
+    pause,
+    jestCase('concurrent app writes', 'migration-004.test', 'app writes'),
+    jestCase('bad-input corpus', 'cli.test', 'rejects|JSON'),
+    jestCase('secret scan', 'cli.test', 'password'),
+    databaseRestart,
+  ]) {
     try {
       await test();
     } catch (error) {
