@@ -13,8 +13,8 @@ export const MigrationStatus = {
 } as const;
 export type MigrationStatus = (typeof MigrationStatus)[keyof typeof MigrationStatus];
 
-/** The stored state of one migration. */
-export interface MigrationRecord {
+/** The stored state of one migration. Its run identity is that of the last attempt. */
+export interface MigrationRecord extends RunIdentity {
   readonly _id: string;
   readonly checksum: string;
   readonly status: MigrationStatus;
@@ -27,10 +27,6 @@ export interface MigrationRecord {
   readonly finishedAt?: Date;
   readonly durationMs?: number;
   readonly counts?: MigrationCounts;
-  readonly runId: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly user: string;
   readonly error?: string;
   /** The lease under which the last attempt ran. */
   readonly fence?: ObjectId;
@@ -39,7 +35,7 @@ export interface MigrationRecord {
 }
 
 /** One append-only history entry: a finished (or failed) run or rollback. */
-export interface HistoryEntry {
+export interface HistoryEntry extends RunIdentity {
   readonly _id?: ObjectId;
   readonly migrationId: string;
   readonly direction: Direction;
@@ -49,10 +45,6 @@ export interface HistoryEntry {
   readonly finishedAt: Date;
   readonly durationMs: number;
   readonly counts?: MigrationCounts;
-  readonly runId: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly user: string;
   readonly error?: string;
 }
 
