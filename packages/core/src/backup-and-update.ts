@@ -33,7 +33,7 @@ export interface BackupAndUpdateOptions {
 }
 
 export interface BackupAndUpdateResult {
-  /** Documents changed (in this attempt and any it resumed). */
+  /** Documents changed (in this attempt and any it resumed): the number of backups once no target remains. */
   readonly updated: number;
   /** Backups that exist for changed documents. */
   readonly backedUp: number;
@@ -139,9 +139,11 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     await ctx.checkpoint.save(state);
   }
   const durationMs = performance.now() - started;
+  // Every updated document has exactly one backup; the checkpoint's count can lag by the batch a crash cut short.
+  const backedUp = await backups.countDocuments({ _id: backupRange(prefix) });
   return {
-    updated: state.updated,
-    backedUp: await backups.countDocuments({ _id: backupRange(prefix) }),
+    updated: remaining === 0 ? backedUp : state.updated,
+    backedUp,
     skipped: state.skipped,
     remaining,
     batches: state.batches,
