@@ -43,6 +43,20 @@ describe('separate OS processes', () => {
     await t.drop();
   });
 
+  /** Starts a worker running the slow fixture (`steps` × 100 ms) and waits until it holds the lock and has made progress. */
+  async function startSlowHolder(leaseMs: number, steps: number) {
+    await t.db.collection<{ _id: string; steps: number; stepMs: number }>('switches').insertOne({ _id: 'slow', steps, stepMs: 100 });
+    const holder = spawnTs(WORKER, ['up', JSON.stringify({ uri: serverUri(), dbName: t.name, dir: path.join(FIXTURES, 'slow'), leaseMs })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(holder);
+    const done = finished(holder);
+    const probe = t.db.collection('probe');
+    const old = await waitFor('the holder to take the lock', () => t.db.collection<LeaseDoc>('migration_locks').findOne({}));
+    await waitFor('the holder to make progress', async () => (await probe.countDocuments()) >= 3);
+    return { holder, done, old, probe };
+  }
+
   it(`${PROCESSES} processes booting together: every migration runs exactly once, no caller sees an error (${ROUNDS} rounds)`, async () => {
     const workers = Array.from({ length: PROCESSES }, () => {
       const child = spawnTs(WORKER, ['serve', JSON.stringify({ uri: serverUri(), dir: path.join(FIXTURES, 'basic'), lockPollMs: 100 })], {
@@ -79,17 +93,9 @@ describe('separate OS processes', () => {
 
   it('kill -9 of the holder: another process takes over after the lease expires, not before', async () => {
     const leaseMs = 3000;
-    await t.db.collection<{ _id: string; steps: number; stepMs: number }>('switches').insertOne({ _id: 'slow', steps: 60, stepMs: 100 });
-    const holder = spawnTs(WORKER, ['up', JSON.stringify({ uri: serverUri(), dbName: t.name, dir: path.join(FIXTURES, 'slow'), leaseMs })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(holder);
-    const locks = t.db.collection<LeaseDoc>('migration_locks');
-    const probe = t.db.collection('probe');
-    const old = await waitFor('the holder to take the lock', () => locks.findOne({}));
-    await waitFor('the holder to make progress', async () => (await probe.countDocuments()) >= 3);
+    const { holder, done, old, probe } = await startSlowHolder(leaseMs, 60);
     holder.kill('SIGKILL');
-    await finished(holder);
+    await done;
     const stepsBefore = await probe.countDocuments();
     const result = await testMigrator(t, path.join(FIXTURES, 'slow'), { leaseMs, lockPollMs: 100 }).up();
     expect(result.migrations.map((m) => m.id)).toEqual(['slow/001_slow_steps']);
@@ -106,15 +112,7 @@ describe('separate OS processes', () => {
 
   it('a holder paused (SIGSTOP) past its lease writes nothing after the takeover and fails with LockLostError', async () => {
     const leaseMs = 2000;
-    await t.db.collection<{ _id: string; steps: number; stepMs: number }>('switches').insertOne({ _id: 'slow', steps: 40, stepMs: 100 });
-    const holder = spawnTs(WORKER, ['up', JSON.stringify({ uri: serverUri(), dbName: t.name, dir: path.join(FIXTURES, 'slow'), leaseMs })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(holder);
-    const done = finished(holder);
-    const probe = t.db.collection('probe');
-    const old = await waitFor('the holder to take the lock', () => t.db.collection<LeaseDoc>('migration_locks').findOne({}));
-    await waitFor('the holder to make progress', async () => (await probe.countDocuments()) >= 3);
+    const { holder, done, old, probe } = await startSlowHolder(leaseMs, 40);
     holder.kill('SIGSTOP');
     const result = await testMigrator(t, path.join(FIXTURES, 'slow'), { leaseMs, lockPollMs: 100 }).up();
     expect(result.migrations.map((m) => m.id)).toEqual(['slow/001_slow_steps']);

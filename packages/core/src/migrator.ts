@@ -278,15 +278,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Impact reports of pending migrations (or of one), computed without writing and without the lock. */
   async preview(options: PreviewOptions = {}): Promise<PreviewResult[]> {
     const migrations = await this.load();
-    const records = new Map((await this.#storage.records()).map((r) => [r._id, r]));
-    const targets = options.migration
-      ? [findMigration(options.migration, migrations)]
-      : migrations.filter((m) => !(records.get(m.id) && isExecuted(records.get(m.id) as MigrationRecord)));
+    const executed = new Set(await this.#storage.executed());
+    const records = new Map((this.#storage.lastRead ?? []).map((r) => [r._id, r]));
+    const targets = options.migration ? [findMigration(options.migration, migrations)] : migrations.filter((m) => !executed.has(m.id));
     const results: PreviewResult[] = [];
     for (const m of targets) {
-      const record = records.get(m.id);
-      const state = record ? record.status : 'pending';
-      if (record && isExecuted(record)) {
+      const state = records.get(m.id)?.status ?? 'pending';
+      if (executed.has(m.id)) {
         results.push({ id: m.id, state, note: 'already applied; nothing to preview' });
       } else if (!m.module.preview) {
         results.push({ id: m.id, state, note: 'this migration has no preview' });
