@@ -1,6 +1,6 @@
 /**
  * Reliability suite: long-running fault injection against a real server, one summary line per test.
- *   pnpm reliability [--rounds 20] [--kills 25]
+ *   pnpm reliability [--rounds 20] [--kills 25] [--only <test name part>]
  * Concurrent app writes, the bad-input corpus and the secret scan are jest tests; this runs them on the same server.
  */
 import path from 'node:path';
@@ -18,6 +18,8 @@ const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const ROUNDS = option('--rounds', 20);
 const KILLS = option('--kills', 25);
+/** `--only restart` runs the tests whose name contains the word. */
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const WORKER = path.join(REPO_ROOT, 'test', 'support', 'migrate-worker.ts');
 const NCTOOL = path.join(REPO_ROOT, 'migrations');
 const BASIC = path.join(REPO_ROOT, 'test', 'fixtures', 'basic');
@@ -133,31 +135,116 @@ async function pause(): Promise<void> {
   report('pause (SIGSTOP past the lease)', code === 1 && lost && after === atTakeover, `old holder exited ${code} with LockLostError: ${lost}; writes carrying the old fence after takeover: ${after - atTakeover}`);
 }
 
+/** Where in a run the server restart is aimed. The run may still be anywhere when it lands: every outcome is checked. */
+interface RestartScenario {
+  readonly name: string;
+  readonly batchSize: number;
+  readonly leaseMs: number;
+  readonly downSeconds: number;
+  /** Resolves once the run has reached the point the restart aims at. */
+  readonly when: (db: Db) => Promise<boolean>;
+}
+
+const readRecord = (db: Db) => db.collection('migrations').findOne({ _id: ID as never });
+const checkpointOf = async (db: Db) => ((await readRecord(db))?.checkpoint ?? {}) as { batches?: number; updated?: number };
+
+const RESTART_SCENARIOS: readonly RestartScenario[] = [
+  { name: 'between batches', batchSize: 10, leaseMs: LEASE_MS, downSeconds: 1, when: async (db) => ((await checkpointOf(db)).batches ?? 0) >= 3 },
+  {
+    // Backups of a batch are written but its update is not checkpointed yet: the bulk write is in flight.
+    name: "during a batch's bulk write",
+    batchSize: 2000,
+    leaseMs: LEASE_MS,
+    downSeconds: 1,
+    when: async (db) => (await db.collection('migration_backups').countDocuments({ migration: ID })) > ((await checkpointOf(db)).updated ?? 0),
+  },
+  // One target per batch: a checkpoint every few milliseconds, so the restart cuts one short or lands right beside one.
+  { name: 'during a checkpoint', batchSize: 1, leaseMs: LEASE_MS, downSeconds: 1, when: async (db) => ((await checkpointOf(db)).batches ?? 0) >= 20 },
+  {
+    // Renewals every 500 ms, and the server down for longer than that: at least one renewal fails.
+    name: 'during lock renewal',
+    batchSize: 5,
+    leaseMs: 1500,
+    downSeconds: 2,
+    when: async (db) => ((await checkpointOf(db)).batches ?? 0) >= 2,
+  },
+];
+
+/** Polls through a restart: the test's own client fails while the server is down. */
+async function pollUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition().catch(() => false)) return true;
+    await sleep(5);
+  }
+  return false;
+}
+
+/**
+ * Restarts the server while a worker runs migration 004. Two outcomes are correct: the run rides the restart out and
+ * completes, or it fails cleanly (exit 1, a JSON error) and a rerun completes. Either way the data must hold:
+ * 0 targets left, one backup per flipped token, the record `applied`, and `down` restores the seed exactly.
+ */
+async function restartDuring(scenario: RestartScenario, restartScript: string): Promise<string | undefined> {
+  const db = client.db(`rel_restart_${scenario.name.replace(/\W+/g, '_')}`);
+  await db.dropDatabase();
+  await seedSampleData(db, { tokens: 6_000, seed: 22 });
+  const tokens = db.collection(CASHU_TOKEN_COLLECTION);
+  const original = await collectionHash(tokens);
+  const targets = await tokens.countDocuments({ transaction_type: 'melted', status: 'unspent' });
+  const child = spawnTs(
+    WORKER,
+    ['up', JSON.stringify({ uri: server.uri, dbName: db.databaseName, dir: NCTOOL, batchSize: scenario.batchSize, leaseMs: scenario.leaseMs })],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const done = finished(child);
+  const reached = await pollUntil(() => (child.exitCode === null ? scenario.when(db) : Promise.resolve(true)), 60_000);
+  const restartedMidRun = reached && child.exitCode === null;
+  const [cmd, ...rest] = restartScript.split(' ');
+  await promisify(execFile)(cmd as string, [...rest, String(scenario.downSeconds)]);
+  const hang = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const { code, signal, stdout } = await done;
+  clearTimeout(hang);
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  const outcome = code === 0 && last.includes('"ok":true') ? 'completed' : code === 1 && last.includes('"ok":false') ? 'failed cleanly' : undefined;
+  // The rerun is needed after a clean failure, and must find nothing to do after a completed run.
+  const fresh = await MongoClient.connect(uriWithDatabase(server.uri, db.databaseName));
+  try {
+    const rerun = await new Migrator({ client: fresh, sources: [folderSource(NCTOOL)], logger, leaseMs: LEASE_MS, lockPollMs: 100 }).up();
+    const data = fresh.db().collection(CASHU_TOKEN_COLLECTION);
+    const record = await fresh.db().collection('migrations').findOne({ _id: ID as never });
+    const remaining = await data.countDocuments({ transaction_type: 'melted', status: 'unspent' });
+    const flipped = await data.countDocuments({ transaction_type: 'melted', status: 'spent', spent_at: record?.runAt });
+    const backups = await fresh.db().collection('migration_backups').countDocuments({ migration: ID });
+    await new Migrator({ client: fresh, sources: [folderSource(NCTOOL)], logger, leaseMs: LEASE_MS, lockPollMs: 100 }).down();
+    const restored = (await collectionHash(data)) === original;
+    const problems = [
+      outcome ? '' : `the run neither completed nor failed cleanly (exit ${code ?? signal}: ${last.slice(0, 200)})`,
+      outcome === 'completed' && !rerun.nothingToDo ? 'the rerun after a completed run found work' : '',
+      remaining === 0 ? '' : `${remaining} of ${targets} targets left`,
+      flipped === targets && backups === targets ? '' : `flipped ${flipped}, backups ${backups}, targets ${targets}`,
+      record?.status === 'applied' ? '' : `record ${String(record?.status)}`,
+      restored ? '' : 'down did not restore the seed exactly',
+    ].filter(Boolean);
+    return `${scenario.name}: restart ${restartedMidRun ? 'mid-run' : 'after the run ended'}, run ${outcome ?? 'broken'}${problems.length ? `; ${problems.join('; ')}` : ', invariants hold'}${problems.length ? ' FAIL' : ''}`;
+  } finally {
+    await fresh.db().dropDatabase().catch(() => undefined);
+    await fresh.close();
+  }
+}
+
 async function databaseRestart(): Promise<void> {
   if (!server.restartScript) {
     report('database restart', true, `skipped: ${server.kind} cannot be restarted by this suite`);
     return;
   }
-  const db = client.db('rel_restart');
-  await db.dropDatabase();
-  await seedSampleData(db, { tokens: 12_000, seed: 22 });
-  const tokens = db.collection(CASHU_TOKEN_COLLECTION);
-  const targets = await tokens.countDocuments({ transaction_type: 'melted', status: 'unspent' });
-  const child = spawnTs(WORKER, ['up', JSON.stringify({ uri: server.uri, dbName: db.databaseName, dir: NCTOOL, batchSize: 10, leaseMs: LEASE_MS })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const done = finished(child);
-  const progress = async () => ((await db.collection('migrations').findOne({ _id: ID as never }))?.checkpoint as { batches?: number } | undefined)?.batches ?? 0;
-  while ((await progress()) < 3) await sleep(5);
-  const [cmd, ...rest] = server.restartScript.split(' ');
-  await promisify(execFile)(cmd as string, [...rest, '1']);
-  const { code, stdout } = await done;
-  const failedCleanly = code === 1 && stdout.includes('"ok":false');
-  // The test's own client reconnects by itself; the rerun completes the migration.
-  const fresh = await MongoClient.connect(uriWithDatabase(server.uri, db.databaseName));
-  const rerun = await new Migrator({ client: fresh, sources: [folderSource(NCTOOL)], logger, leaseMs: LEASE_MS, lockPollMs: 100 }).up();
-  const remaining = await fresh.db().collection(CASHU_TOKEN_COLLECTION).countDocuments({ transaction_type: 'melted', status: 'unspent' });
-  await fresh.db().dropDatabase();
-  await fresh.close();
-  report('database restart', failedCleanly && remaining === 0, `run during the restart exited ${code} (clean failure: ${failedCleanly}); the rerun completed (${rerun.migrations[0]?.counts?.flipped ?? 0} flipped in all), ${remaining} of ${targets} targets left`);
+  const lines: string[] = [];
+  for (const scenario of RESTART_SCENARIOS) {
+    const line = await restartDuring(scenario, server.restartScript);
+    if (line) lines.push(line);
+  }
+  const failed = lines.filter((l) => l.endsWith(' FAIL'));
+  report('database restart', failed.length === 0, `${RESTART_SCENARIOS.length - failed.length}/${RESTART_SCENARIOS.length} restart points hold the invariants (0 left, backups = flipped, record applied, up→down hash equal)\n    ${lines.join('\n    ')}`);
 }
 
 /** Runs jest tests by name on this server and reports their count. */
@@ -186,7 +273,7 @@ try {
     jestCase('bad-input corpus', 'cli.test', 'rejects|JSON'),
     jestCase('secret scan', 'cli.test', 'password'),
     databaseRestart,
-  ]) {
+  ].filter((test) => !ONLY || test.name.includes(ONLY))) {
     try {
       await test();
     } catch (error) {

@@ -29,7 +29,7 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
       expect((error as Error).message).toMatch(/held by host .*pid \d+/);
       await lease.release();
       const next = await take(b);
-      expect(next.fence.equals(lease.fence)).toBe(false);
+      expect(next.fence === lease.fence).toBe(false);
       await next.release();
     });
 
@@ -97,7 +97,7 @@ export function describeMigrationLockContract(name: string, factory: LockFactory
         /* busy wait */
       }
       const taken = await take(b);
-      expect(taken.fence.equals(old.fence)).toBe(false);
+      expect(taken.fence === old.fence).toBe(false);
       expect(() => old.assertHeld()).toThrow(LockLostError);
       await old.release(); // deletes by its own _id only: must not remove b's lease
       expect((await b.inspect())?.expired).toBe(false);

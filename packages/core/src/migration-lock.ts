@@ -1,10 +1,9 @@
-import type { ObjectId } from 'mongodb';
 import type { LockHolder } from './errors.js';
 
 /** What a running migration may ask of the lease it runs under. */
 export interface LeaseGuard {
-  /** The lease's `_id`: the fencing token written with every state change. */
-  readonly fence: ObjectId;
+  /** The lease's fencing token, written with every state change. */
+  readonly fence: string;
   /** Throws `LockLostError` if the lease is known lost or may have expired (local clock; no round trip). */
   assertHeld(): void;
 }

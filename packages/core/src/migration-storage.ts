@@ -29,7 +29,7 @@ export interface MigrationRecord extends RunIdentity {
   readonly counts?: MigrationCounts;
   readonly error?: string;
   /** The lease under which the last attempt ran. */
-  readonly fence?: ObjectId;
+  readonly fence?: string;
   readonly checkpoint?: unknown;
   readonly appliedAt?: Date;
 }
@@ -55,7 +55,7 @@ export interface BeginAttempt {
   readonly checksum: string;
   readonly source?: { readonly namespace: string; readonly version?: string };
   readonly identity: RunIdentity;
-  readonly fence: ObjectId;
+  readonly fence: string;
 }
 
 /**
@@ -70,9 +70,9 @@ export interface MigrationStorage<Ctx = unknown> extends UmzugStorage<Ctx> {
   readonly lastRead: readonly MigrationRecord[] | undefined;
   /** Marks an attempt as started under a lease; returns the record (carrying the previous checkpoint when resuming). */
   begin(attempt: BeginAttempt): Promise<MigrationRecord>;
-  saveCheckpoint(id: string, fence: ObjectId, value: unknown): Promise<void>;
+  saveCheckpoint(id: string, fence: string, value: unknown): Promise<void>;
   /** Finishes an attempt: `applied`, `rolled_back` or `failed`. */
-  finish(id: string, fence: ObjectId, outcome: HistoryEntry['outcome'], details: { counts?: MigrationCounts; error?: string }): Promise<void>;
+  finish(id: string, fence: string, outcome: HistoryEntry['outcome'], details: { counts?: MigrationCounts; error?: string }): Promise<void>;
   history(filter?: { readonly migrationId?: string; readonly limit?: number }): Promise<HistoryEntry[]>;
   /** Server time, for timestamps. */
   now(): Promise<Date>;
@@ -81,7 +81,7 @@ export interface MigrationStorage<Ctx = unknown> extends UmzugStorage<Ctx> {
 /** What the storage needs from umzug's per-run context to finish an attempt. */
 export interface StorageRunContext {
   /** The lease of the current run; `logMigration`/`unlogMigration` are fenced by it. */
-  readonly fence: ObjectId;
+  readonly fence: string;
   /** Counts returned by each migration of this run, by id. */
   readonly counts: Map<string, MigrationCounts | undefined>;
 }

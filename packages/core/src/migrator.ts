@@ -401,7 +401,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   ): Promise<RunResult> {
     const lease = await this.#lock.acquire({ ...(signal ? { signal } : {}), ...(stillNeeded ? { stillNeeded } : {}) });
     if (!lease) return { direction, migrations: [], nothingToDo: true };
-    this.emit('lock-acquired', { fence: lease.fence.toHexString() });
+    this.emit('lock-acquired', { fence: lease.fence });
     const context: RunContext = { lease, signal: signal ?? new AbortController().signal, fence: lease.fence, counts: new Map() };
     const durations = new Map<string, number>();
     const umzug = this.#umzug(context);

@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
+import { randomBytes } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'winston';
 import { InvalidOptionError, LockLostError, MigrationLockedError, type LockHolder, InterruptedError } from './errors.js';
 import type { AcquireOptions, Lease, MigrationLock, UnlockResult } from './migration-lock.js';
 import type { RunIdentity } from './run-identity.js';
 import { ServerClock } from './server-clock.js';
+import { isDuplicateKey, isTransient } from './driver-errors.js';
+import { stateCollection } from './state-collections.js';
 
 export const DEFAULT_LOCK_COLLECTION = 'migration_locks';
 export const DEFAULT_LOCK_NAME = 'migrations';
@@ -35,20 +38,19 @@ export interface MongoLockOptions {
 interface LeaseDocument {
   /** The lock's name: the primary key makes the insert exclusive. */
   _id: string;
-  /** This lease's fencing token. */
-  fence: ObjectId;
+  /** This lease's fencing token: 24 random hex digits, a plain string so that no BSON value of ours reaches the app's driver. */
+  fence: string;
   owner: { runId: string; host: string; pid: number; user: string };
   acquiredAt: Date;
   expiresAt: Date;
 }
 
-const DUPLICATE_KEY = 11000;
-
 /**
  * A lease made only of inserts and deletes, which every MongoDB-compatible server makes atomic:
  * acquire = insert `{ _id: name, fence }`; take over = delete exactly the expired lease as read
  * (`fence` and `expiresAt`); renew = update by our `fence`; release = delete by our `fence`.
- * `fence`, a fresh ObjectId, is the fencing token.
+ * `fence`, a fresh random string, is the fencing token. Every operation uses `STATE_COLLECTION_OPTIONS`
+ * (majority write concern, journaled; majority read concern; primary reads).
  *
  * The lock is keyed by `_id`, not by a unique secondary index on `name`: on DocumentDB a unique secondary
  * index is an exclusion constraint, and simultaneous inserts of one key deadlock there again and again
@@ -68,7 +70,7 @@ export class MongoLock implements MigrationLock {
     this.#pollMs = options.pollMs ?? DEFAULT_LOCK_POLL_MS;
     if (!(this.#leaseMs >= 1000)) throw new InvalidOptionError(`leaseMs must be at least 1000 (got ${options.leaseMs}).`);
     if (!(this.#waitTimeoutMs >= 0)) throw new InvalidOptionError(`waitTimeoutMs must be 0 or more (got ${options.waitTimeoutMs}).`);
-    this.#collection = options.db.collection<LeaseDocument>(options.collection ?? DEFAULT_LOCK_COLLECTION);
+    this.#collection = stateCollection<LeaseDocument>(options.db, options.collection ?? DEFAULT_LOCK_COLLECTION);
     this.#name = options.name ?? DEFAULT_LOCK_NAME;
     this.#clock = options.clock ?? new ServerClock(options.db);
   }
@@ -88,7 +90,7 @@ export class MongoLock implements MigrationLock {
       const now = await this.#clock.now();
       const lease: LeaseDocument = {
         _id: this.#name,
-        fence: new ObjectId(),
+        fence: newFence(),
         owner: { runId: identity.runId, host: identity.host, pid: identity.pid, user: identity.user },
         acquiredAt: now,
         expiresAt: new Date(now.getTime() + this.#leaseMs),
@@ -96,7 +98,7 @@ export class MongoLock implements MigrationLock {
       const renewedAt = performance.now();
       try {
         await this.#collection.insertOne(lease);
-        logger.debug('migration lock acquired', { lock: this.#name, fence: lease.fence.toHexString(), waited });
+        logger.debug('migration lock acquired', { lock: this.#name, fence: lease.fence, waited });
         return new HeldLease(this.#collection, lease, this.#leaseMs, renewedAt, this.#clock, logger);
       } catch (error) {
         if (isTransient(error)) {
@@ -105,7 +107,7 @@ export class MongoLock implements MigrationLock {
           await sleep(Math.min(this.#pollMs * 4, 20 * 2 ** contention) * Math.random());
           continue;
         }
-        if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        if (!isDuplicateKey(error)) throw error;
       }
       const holder = await this.#collection.findOne({ _id: this.#name });
       if (!holder) continue; // released between our insert and our read
@@ -157,15 +159,9 @@ export class MongoLock implements MigrationLock {
   }
 }
 
-/** PostgreSQL deadlock (DocumentDB reports 16908292), write conflict, or concurrent creation of the same collection or index. */
-function isTransient(error: unknown): boolean {
-  if (!(error instanceof MongoServerError)) return false;
-  return (
-    error.code === 16908292 ||
-    error.code === 112 ||
-    error.hasErrorLabel('TransientTransactionError') ||
-    /deadlock|concurrent|already exists|could not serialize/i.test(error.message)
-  );
+/** A fencing token: unique across processes, and a plain string so that it means the same to every driver copy. */
+export function newFence(): string {
+  return randomBytes(12).toString('hex');
 }
 
 function toHolder(doc: LeaseDocument): LockHolder & { name: string } {
@@ -173,7 +169,7 @@ function toHolder(doc: LeaseDocument): LockHolder & { name: string } {
 }
 
 class HeldLease implements Lease {
-  readonly fence: ObjectId;
+  readonly fence: string;
   readonly holder: LockHolder & { name: string };
   #lost: string | undefined;
   #released = false;
@@ -240,7 +236,7 @@ class HeldLease implements Lease {
       );
       if (matchedCount === 0) {
         this.#lost = 'another process took the lease over';
-        this.logger.error('migration lock lost', { fence: this.fence.toHexString() });
+        this.logger.error('migration lock lost', { fence: this.fence });
       } else {
         this.#renewedAt = sentAt;
       }

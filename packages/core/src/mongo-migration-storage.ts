@@ -1,4 +1,4 @@
-import { MongoServerError, type Collection, type Db, type ObjectId } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { MigrationParams } from 'umzug';
 import { LockLostError } from './errors.js';
 import type { MigrationCounts } from './migration.js';
@@ -11,6 +11,8 @@ import {
   type StorageRunContext,
 } from './migration-storage.js';
 import { ServerClock } from './server-clock.js';
+import { isDuplicateKey } from './driver-errors.js';
+import { stateCollection } from './state-collections.js';
 
 export const DEFAULT_MIGRATIONS_COLLECTION = 'migrations';
 export const DEFAULT_HISTORY_COLLECTION = 'migration_history';
@@ -26,7 +28,10 @@ export interface MongoMigrationStorageOptions {
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Migration records keyed by id (`_id`, unique by construction) plus an append-only history. */
+/**
+ * Migration records keyed by id (`_id`, unique by construction) plus an append-only history.
+ * Every operation uses `STATE_COLLECTION_OPTIONS` (majority, journaled, primary), whatever the client's defaults.
+ */
 export class MongoMigrationStorage implements MigrationStorage<StorageRunContext> {
   readonly #records: Collection<Writable<MigrationRecord>>;
   readonly #history: Collection<HistoryEntry>;
@@ -37,8 +42,8 @@ export class MongoMigrationStorage implements MigrationStorage<StorageRunContext
   readonly #startedAt = new Map<string, Date>();
 
   constructor(options: MongoMigrationStorageOptions) {
-    this.#records = options.db.collection(options.collection ?? DEFAULT_MIGRATIONS_COLLECTION);
-    this.#history = options.db.collection(options.historyCollection ?? DEFAULT_HISTORY_COLLECTION);
+    this.#records = stateCollection(options.db, options.collection ?? DEFAULT_MIGRATIONS_COLLECTION);
+    this.#history = stateCollection(options.db, options.historyCollection ?? DEFAULT_HISTORY_COLLECTION);
     this.#clock = options.clock ?? new ServerClock(options.db);
   }
 
@@ -97,7 +102,7 @@ export class MongoMigrationStorage implements MigrationStorage<StorageRunContext
     if (!existing) {
       const record = { _id: attempt.id, ...fields };
       await this.#records.insertOne(record).catch((error: unknown) => {
-        if (error instanceof MongoServerError && error.code === 11000) throw new LockLostError('another process started this migration');
+        if (isDuplicateKey(error)) throw new LockLostError('another process started this migration');
         throw error;
       });
       return record;
@@ -113,14 +118,14 @@ export class MongoMigrationStorage implements MigrationStorage<StorageRunContext
     return updated;
   }
 
-  async saveCheckpoint(id: string, fence: ObjectId, value: unknown): Promise<void> {
+  async saveCheckpoint(id: string, fence: string, value: unknown): Promise<void> {
     const { matchedCount } = await this.#records.updateOne({ _id: id, fence }, { $set: { checkpoint: value } });
     if (matchedCount === 0) throw new LockLostError(`the record of ${id} now carries another run's lease`);
   }
 
   async finish(
     id: string,
-    fence: ObjectId,
+    fence: string,
     outcome: HistoryEntry['outcome'],
     details: { counts?: MigrationCounts | undefined; error?: string },
   ): Promise<void> {

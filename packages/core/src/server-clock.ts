@@ -16,7 +16,8 @@ export class ServerClock {
     const sent = performance.now();
     let hello: { localTime?: unknown };
     try {
-      hello = await this.db.command({ hello: 1 });
+      // The primary's clock: the one that stamps leases, whatever the client's read preference.
+      hello = await this.db.command({ hello: 1 }, { readPreference: 'primary' });
     } catch (error) {
       throw new DatabaseNotReadyError(error instanceof Error ? error.message : String(error), { cause: error });
     }
