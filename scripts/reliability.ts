@@ -13,6 +13,7 @@ import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
 import { collectionHash } from '../test/support/collection-hash.js';
 import { REPO_ROOT, startServer, uriWithDatabase } from '../test/support/server.js';
 import { finished, spawnTs } from '../test/support/spawn-ts.js';
+import { MIGRATE_WORKER as WORKER, killAtBatch } from '../test/support/kill-at-batch.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -20,7 +21,6 @@ const ROUNDS = option('--rounds', 20);
 const KILLS = option('--kills', 25);
 /** `--only restart` runs the tests whose name contains the word. */
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const WORKER = path.join(REPO_ROOT, 'test', 'support', 'migrate-worker.ts');
 const NCTOOL = path.join(REPO_ROOT, 'migrations');
 const BASIC = path.join(REPO_ROOT, 'test', 'fixtures', 'basic');
 const SLOW = path.join(REPO_ROOT, 'test', 'fixtures', 'slow');
@@ -65,20 +65,8 @@ async function bootStampede(): Promise<void> {
 }
 
 async function killWorkerAt(db: Db, direction: 'up' | 'down', afterBatches: number): Promise<boolean> {
-  const child = spawnTs(WORKER, ['up', JSON.stringify({ uri: server.uri, dbName: db.databaseName, dir: NCTOOL, batchSize: 25, direction, leaseMs: LEASE_MS })], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const done = finished(child);
-  for (;;) {
-    const record = await db.collection('migrations').findOne({ _id: ID as never });
-    const batches = (record?.checkpoint as { batches?: number } | undefined)?.batches ?? 0;
-    if (record?.direction === direction && batches >= afterBatches) break;
-    if (child.exitCode !== null) return false; // finished before the kill point
-    await sleep(3);
-  }
-  child.kill('SIGKILL');
-  await done;
-  return true;
+  const { killed } = await killAtBatch({ uri: server.uri, dbName: db.databaseName, dir: NCTOOL, batchSize: 25, direction, leaseMs: LEASE_MS, afterBatches, at: 'inside-next' });
+  return killed;
 }
 
 async function crashSweep(): Promise<void> {

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ObjectId, type Collection, type Document } from 'mongodb';
@@ -7,11 +6,10 @@ import { CASHU_TOKEN_COLLECTION, seedSampleData, sampleNpub, sampleWalletId } fr
 import { collectionHash } from '../support/collection-hash.js';
 import { openTestDatabase, serverUri, type TestDatabase } from '../support/database.js';
 import { NCTOOL_MIGRATIONS, testMigrator } from '../support/migrator.js';
-import { REPO_ROOT } from '../support/server.js';
-import { finished, spawnTs } from '../support/spawn-ts.js';
+
+import { killAtBatch } from '../support/kill-at-batch.js';
 
 const ID = 'nctool/004_fix_melted_token_status';
-const WORKER = path.join(REPO_ROOT, 'test', 'support', 'migrate-worker.ts');
 const isTarget = (d: Document) => d.transaction_type === 'melted' && d.status === 'unspent';
 
 describe('migration 004: fix melted token status', () => {
@@ -194,21 +192,10 @@ describe('migration 004: fix melted token status', () => {
 
   describe('kill -9 during up and down, then a rerun, converges', () => {
     async function killAt(direction: 'up' | 'down', batches: number): Promise<void> {
-      const child = spawnTs(WORKER, ['up', JSON.stringify({ uri: serverUri(), dbName: t.name, dir: NCTOOL_MIGRATIONS, batchSize: 25, direction, leaseMs: LEASE_MS })], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const done = finished(child);
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const rec = await record();
-        const progress = (rec?.checkpoint as { batches?: number } | undefined)?.batches ?? 0;
-        if (rec?.direction === direction && progress >= batches) break;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the ${direction} run ended before batch ${batches}`);
-        await sleep(5);
-      }
-      child.kill('SIGKILL');
-      const { signal } = await done;
-      expect(signal).toBe('SIGKILL');
+      // The worker blocks right after that batch's checkpoint, so the kill lands exactly there.
+      const { killed, result } = await killAtBatch({ uri: serverUri(), dbName: t.name, dir: NCTOOL_MIGRATIONS, batchSize: 25, direction, leaseMs: LEASE_MS, afterBatches: batches });
+      if (!killed) throw new Error(`the ${direction} run ended before batch ${batches}`);
+      expect(result.signal).toBe('SIGKILL');
     }
 
     it.each([[1], [7], [23]])('killed after %i batches', async (batches) => {

@@ -3,6 +3,7 @@
  *   migrate-worker.ts up   '<json options>'   runs up() once, prints a JSON line, exits 0 (ok) or 1 (error)
  *   migrate-worker.ts serve '<json options>'  waits for IPC messages { dbName }, runs up() for each, replies
  */
+import { writeSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { Migrator, createLogger, folderSource, type MigrateError } from '@mongrate/core';
 
@@ -15,7 +16,14 @@ interface WorkerOptions {
   readonly batchSize?: number;
   readonly direction?: 'up' | 'down';
   readonly migration?: string;
+  /** After this many batches (progress events), print `PAUSED` and block, so a test can kill -9 at an exact point. */
+  readonly pauseAfterBatches?: number;
+  /** With `pauseAfterBatches`: print the line but keep running, so the kill lands somewhere in the next batch. */
+  readonly keepRunning?: boolean;
 }
+
+/** The line a worker prints when it has blocked at `pauseAfterBatches`. */
+export const PAUSED = 'PAUSED';
 
 const [mode, json] = process.argv.slice(2);
 const options = JSON.parse(json ?? '{}') as WorkerOptions;
@@ -48,6 +56,13 @@ if (mode === 'up') {
   process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid })}\n`);
   try {
     const m = migratorFor(options.dbName);
+    let batches = 0;
+    m.on('progress', () => {
+      if (++batches !== options.pauseAfterBatches) return;
+      // Synchronously: the checkpoint of this batch is saved, the next batch has not started.
+      writeSync(1, `${PAUSED}\n`);
+      if (!options.keepRunning) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120_000);
+    });
     const result = options.direction === 'down'
       ? await m.down(options.migration ? { migration: options.migration } : {})
       : await m.up(options.migration ? { migration: options.migration } : {});
