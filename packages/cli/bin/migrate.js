@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Runs the CLI from its TypeScript source through tsx (which also loads .ts migrations), in a child Node
-// process with the `source` export condition. Signals are forwarded so that SIGINT stops at a batch boundary.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The `migrate` command: the compiled CLI, in this process (no wrapper, so a terminal's Ctrl-C reaches one process).
+import { existsSync } from 'node:fs';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const tsx = import.meta.resolve('tsx');
-const child = spawn(process.execPath, ['--import', tsx, '--conditions=source', main, ...process.argv.slice(2)], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
+const main = new URL('../dist/main.js', import.meta.url);
+if (existsSync(main)) {
+  await import(main.href);
+} else {
+  process.stderr.write('Error: @mongrate/cli is not built (dist/main.js is missing). In the mongrate repository run `pnpm build` first.\n');
+  process.exitCode = 1;
+}

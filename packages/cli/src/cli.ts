@@ -10,6 +10,7 @@ import {
 } from '@mongrate/core';
 import type { Logger } from 'winston';
 import { confirm } from './confirm.js';
+import { enableTypeScriptMigrations } from './typescript-loader.js';
 import { reportError } from './error-report.js';
 import { ExitCode } from './exit-codes.js';
 import { reportProgress } from './progress-reporter.js';
@@ -83,6 +84,7 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
       clientOptions: { serverSelectionTimeoutMS: args['connect-timeout'], connectTimeoutMS: args['connect-timeout'] },
     });
     try {
+      await enableTypeScriptMigrations(sources);
       await migrator.load();
       done(await run(migrator, args, logger));
     } finally {

@@ -9,6 +9,8 @@ export { findMigration, listMigrationFiles, loadMigrations, MIGRATION_FILE_PATTE
 export * from './mongo-lock.js';
 export * from './mongo-migration-storage.js';
 export * from './migrator.js';
+export type { MongooseConnection } from './mongoose-connection.js';
+export { STATE_COLLECTION_OPTIONS } from './state-collections.js';
 export * from './logger.js';
 export * from './redact.js';
 export * from './server-clock.js';

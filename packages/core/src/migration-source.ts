@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { InvalidOptionError } from './errors.js';
 
@@ -13,7 +14,7 @@ export interface MigrationSource {
 /** The `mongrate` field of a plugin's package.json. */
 interface PluginManifest {
   readonly namespace?: string;
-  /** Folder of the migration files, relative to the package. Default: the package's own folder. */
+  /** Folder of the migration files, relative to the package. Default: the folder of the package's entry point. */
   readonly migrations?: string;
 }
 
@@ -56,7 +57,7 @@ export function packageSource(name: string, fromDirectory = process.cwd()): Migr
       if (!pkg.mongrate) {
         throw new InvalidOptionError(`Package ${name} is not a migrations plugin: its package.json has no "mongrate" field.`);
       }
-      const real = path.resolve(candidate, pkg.mongrate.migrations ?? '.');
+      const real = pkg.mongrate.migrations ? path.resolve(candidate, pkg.mongrate.migrations) : entryFolder(name, dir) ?? candidate;
       return folderSource(real, {
         namespace: pkg.mongrate.namespace ?? name.replace(/^@/, '').replace('/', '.'),
         ...(pkg.version ? { version: pkg.version } : {}),
@@ -65,6 +66,18 @@ export function packageSource(name: string, fromDirectory = process.cwd()): Migr
     if (path.dirname(dir) === dir) break;
   }
   throw new InvalidOptionError(`"${name}" is neither a folder nor an installed package. Pass a migrations folder or a plugin package name.`);
+}
+
+/**
+ * The folder of a plugin's entry point, as Node resolves it here (with this process's export conditions): the built
+ * `dist/` of an installed package, its sources under a development condition. Undefined if it has no entry point.
+ */
+function entryFolder(name: string, fromDirectory: string): string | undefined {
+  try {
+    return path.dirname(createRequire(path.join(fromDirectory, 'package.json')).resolve(name));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A folder path if one exists there, else an installed plugin package. */

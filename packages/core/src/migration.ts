@@ -1,6 +1,7 @@
 import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'winston';
 import type { LeaseGuard } from './migration-lock.js';
+import type { MongooseConnection } from './mongoose-connection.js';
 
 /** Which way a migration runs. */
 export const Direction = { up: 'up', down: 'down' } as const;
@@ -22,6 +23,12 @@ export interface ProgressEvent {
 export interface MigrationContext {
   readonly client: MongoClient;
   readonly db: Db;
+  /**
+   * A Mongoose connection on the same client and database, for the app's models: the app's own when it passed
+   * `connection` to the Migrator, otherwise one opened with the app's mongoose. Reading it throws `InvalidOptionError`
+   * (saying why) when mongoose cannot be had.
+   */
+  readonly connection: MongooseConnection;
   readonly logger: Logger;
   readonly migration: {
     readonly id: string;
@@ -55,6 +62,8 @@ export interface Checkpoint {
 export interface PreviewContext {
   readonly client: MongoClient;
   readonly db: Db;
+  /** As `MigrationContext.connection`. */
+  readonly connection: MongooseConnection;
   readonly logger: Logger;
   readonly migration: { readonly id: string };
   readonly batchSize: number;

@@ -23,6 +23,7 @@ import type { MigrationSource } from './migration-source.js';
 import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './migration-storage.js';
 import { MongoLock } from './mongo-lock.js';
 import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
+import { openMongooseConnection, type MongooseConnection } from './mongoose-connection.js';
 import { redactSecrets } from './redact.js';
 import { newRunIdentity, type RunIdentity } from './run-identity.js';
 import { ServerClock } from './server-clock.js';
@@ -33,8 +34,11 @@ export const DEFAULT_PREVIEW_SAMPLES = 5;
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 10_000;
 
 export interface MigratorOptions {
-  readonly client: MongoClient;
-  /** Database of the data and of the migration state. Default: the one in the client's connection string. */
+  /** The app's connected client (mongodb 6 or 7). Give this or `connection`. */
+  readonly client?: MongoClient;
+  /** The app's connected Mongoose connection (Mongoose 8 or 9), in place of `client`; migrations get it as `ctx.connection`. */
+  readonly connection?: MongooseConnection;
+  /** Database of the data and of the migration state. Default: the connection's, else the one in the client's connection string. */
   readonly dbName?: string;
   /** Where migrations come from, in run order. */
   readonly sources: readonly MigrationSource[];
@@ -166,16 +170,21 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #identity: RunIdentity = newRunIdentity();
   readonly #batchSize: number;
   #loaded: Promise<LoadedMigration[]> | undefined;
+  #connection: Promise<MongooseConnection | string> | undefined;
 
   constructor(
     private readonly options: MigratorOptions,
     ownsClient = false,
   ) {
     super();
-    this.#client = options.client;
+    this.#client = clientOf(options);
     this.#ownsClient = ownsClient;
     this.logger = options.logger ?? createLogger();
-    this.db = options.client.db(options.dbName);
+    this.db = this.#client.db(options.dbName ?? options.connection?.name);
+    if (options.connection) {
+      const own = options.connection;
+      this.#connection = Promise.resolve(own.name === this.db.databaseName ? own : own.useDb(this.db.databaseName, { useCache: true }));
+    }
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
       throw new InvalidOptionError(`batchSize must be a positive whole number (got ${options.batchSize}).`);
@@ -207,7 +216,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * Connects to `uri` and returns a migrator that owns the client (`close()` closes it).
    * Fails with `DatabaseNotReadyError` within the server selection timeout if the server cannot be reached.
    */
-  static async connect(uri: string, options: Omit<MigratorOptions, 'client'> & { readonly clientOptions?: MongoClientOptions }): Promise<Migrator> {
+  static async connect(uri: string, options: Omit<MigratorOptions, 'client' | 'connection'> & { readonly clientOptions?: MongoClientOptions }): Promise<Migrator> {
     let client: MongoClient;
     try {
       client = new MongoClient(uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, ...options.clientOptions });
@@ -289,9 +298,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       } else if (!m.module.preview) {
         results.push({ id: m.id, state, note: 'this migration has no preview' });
       } else {
+        const connection = await this.#mongoose();
         const report = await m.module.preview({
           client: this.#client,
           db: this.db,
+          get connection() {
+            return requireConnection(connection);
+          },
           logger: this.logger.child({ migration: m.id }),
           migration: { id: m.id },
           batchSize: this.#batchSize,
@@ -435,6 +448,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
+  /** The Mongoose connection of `ctx.connection`, opened once, when a migration first runs (or the reason it cannot be). */
+  #mongoose(): Promise<MongooseConnection | string> {
+    this.#connection ??= openMongooseConnection(this.#client, this.db.databaseName);
+    return this.#connection;
+  }
+
   #umzug(context: RunContext | undefined): Umzug<RunContext> {
     const runnable = async (): Promise<Array<RunnableMigration<RunContext>>> =>
       (await this.load()).map((m) => ({
@@ -465,9 +484,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       fence: run.lease.fence,
     });
     if (record.checkpoint !== undefined) this.logger.info('resuming from checkpoint', { migration: m.id, direction });
+    const connection = await this.#mongoose();
     const ctx: MigrationContext = {
       client: this.#client,
       db: this.db,
+      get connection() {
+        return requireConnection(connection);
+      },
       logger: this.logger.child({ migration: m.id }),
       migration: { id: m.id, direction, runId: this.#identity.runId, startedAt: record.startedAt, runAt: record.runAt },
       batchSize: this.#batchSize,
@@ -506,6 +529,22 @@ export function computeDrift(migrations: readonly LoadedMigration[], records: re
     else if (m.checksum !== record.checksum) drift.push({ id: record._id, kind: 'changed', recordedChecksum: record.checksum, currentChecksum: m.checksum });
   }
   return drift;
+}
+
+function clientOf(options: MigratorOptions): MongoClient {
+  if (options.client && options.connection) throw new InvalidOptionError('Give the Migrator either `client` or `connection`, not both.');
+  if (options.connection) {
+    const client = options.connection.getClient();
+    if (!client) throw new InvalidOptionError('The Mongoose `connection` has no client yet: await mongoose.connect(uri) (or createConnection(uri).asPromise()) first.');
+    return client;
+  }
+  if (!options.client) throw new InvalidOptionError('The Migrator needs a connected `client` (MongoClient) or a Mongoose `connection`.');
+  return options.client;
+}
+
+function requireConnection(connection: MongooseConnection | string): MongooseConnection {
+  if (typeof connection === 'string') throw new InvalidOptionError(`ctx.connection is not available: ${connection}.`);
+  return connection;
 }
 
 function exclusive(options: object, keys: readonly string[]): void {

@@ -1,0 +1,56 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { MongoClient } from 'mongodb';
+import { messageOf } from './driver-errors.js';
+
+/**
+ * The part of a Mongoose `Connection` (Mongoose 8 or 9) that this package uses. Typed by shape, so that core needs
+ * no mongoose of its own: the app's `mongoose.connection` (or any `createConnection()`) fits.
+ */
+export interface MongooseConnection {
+  /** The database name. */
+  readonly name: string;
+  /** 1 when connected. */
+  readonly readyState: number;
+  getClient(): MongoClient;
+  useDb(name: string, options?: { readonly useCache?: boolean }): MongooseConnection;
+}
+
+interface MongooseModule {
+  createConnection(): MongooseConnection & { setClient(client: MongoClient): MongooseConnection };
+}
+
+/** Imports the app's mongoose: resolved from `cwd` first, then from this package. Undefined if neither has it. */
+async function importMongoose(cwd: string): Promise<MongooseModule | undefined> {
+  const candidates: Array<() => Promise<unknown>> = [
+    async () => import(pathToFileURL(createRequire(path.join(cwd, 'package.json')).resolve('mongoose')).href),
+    async () => import('mongoose' as string),
+  ];
+  for (const load of candidates) {
+    try {
+      const loaded = (await load()) as { default?: MongooseModule } & Partial<MongooseModule>;
+      const mongoose = typeof loaded.createConnection === 'function' ? (loaded as MongooseModule) : loaded.default;
+      if (mongoose && typeof mongoose.createConnection === 'function') return mongoose;
+    } catch {
+      // not installed there
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A Mongoose connection on `client` and database `dbName`, opened with the app's mongoose (no second pool: it shares
+ * the client). Resolves to the reason as a string when that cannot be done.
+ */
+export async function openMongooseConnection(client: MongoClient, dbName: string, cwd = process.cwd()): Promise<MongooseConnection | string> {
+  const mongoose = await importMongoose(cwd);
+  if (!mongoose) return 'mongoose is not installed in this application (npm i mongoose), or pass `connection` to the Migrator';
+  try {
+    const connection = mongoose.createConnection().setClient(client);
+    return connection.name === dbName ? connection : connection.useDb(dbName, { useCache: true });
+  } catch (error) {
+    // Mongoose 8 accepts only a client of its own driver copy.
+    return `mongoose could not use the migrator's client (${messageOf(error)}); pass your own \`connection\` to the Migrator`;
+  }
+}
