@@ -21,18 +21,15 @@ export async function enableTypeScriptMigrations(sources: readonly MigrationSour
   // Already running under tsx (`node --import tsx`, as in this repository's development loop).
   if (process.execArgv.some((arg) => /(^|[/\\])tsx([/\\]|$)/.test(arg))) return 'tsx';
   for (const base of [cwd, ...sources.map((s) => s.directory)]) {
-    let api: string;
+    let loader: string;
     try {
-      api = createRequire(path.join(base, 'package.json')).resolve('tsx/esm/api');
+      loader = createRequire(path.join(base, 'package.json')).resolve('tsx');
     } catch {
       continue; // not installed there
     }
-    const tsx = (await import(pathToFileURL(api).href)) as { register?: () => unknown; default?: { register?: () => unknown } };
-    const register = tsx.register ?? tsx.default?.register;
-    if (typeof register === 'function') {
-      register();
-      return 'tsx';
-    }
+    // What `node --import tsx` loads: importing it registers tsx's hooks in this process.
+    await import(pathToFileURL(loader).href);
+    return 'tsx';
   }
   return 'unavailable';
 }
