@@ -24,6 +24,7 @@ import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageR
 import { MongoLock } from './mongo-lock.js';
 import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
 import { openMongooseConnection, type MongooseConnection } from './mongoose-connection.js';
+import { checkSameDriver } from './driver-version.js';
 import { redactSecrets } from './redact.js';
 import { newRunIdentity, type RunIdentity } from './run-identity.js';
 import { ServerClock } from './server-clock.js';
@@ -242,7 +243,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Loads and checks every migration (once). Throws `MigrationLoadError` before anything runs. */
   async load(): Promise<readonly LoadedMigration[]> {
-    this.#loaded ??= loadMigrations(this.options.sources).catch((error: unknown) => {
+    this.#loaded ??= checkSameDriver(this.#client).then(() => loadMigrations(this.options.sources)).catch((error: unknown) => {
       this.#loaded = undefined;
       throw error;
     });
