@@ -1,19 +1,27 @@
 import { performance } from 'node:perf_hooks';
-import { MongoBulkWriteError, type Collection, type Document, type Filter } from 'mongodb';
+import type { Collection, Document, Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   DEFAULT_MAX_PASSES,
+  EXACT_READ,
+  asStored,
   backupId,
   backupPrefix,
   backupRange,
   checkBatchSize,
   checkFields,
+  checkStep,
+  exactMatch,
+  holds,
+  idKey,
   sameValue,
+  writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
 import { InterruptedError, InvalidOptionError } from './errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from './migration.js';
+import { claimStep, loadStep, saveStep, stepKey } from './toolkit-checkpoint.js';
 
 export interface BackupAndUpdateOptions {
   /** The collection to migrate. */
@@ -30,6 +38,12 @@ export interface BackupAndUpdateOptions {
   readonly backupCollection?: string;
   /** Passes over targets that appear behind the scan (concurrent inserts). Default `DEFAULT_MAX_PASSES` (3). */
   readonly maxPasses?: number;
+  /**
+   * Names this call when one migration calls `backupAndUpdate` more than once on the same collection: each step keeps
+   * its own backups and checkpoint; pass the same `step` to `restoreBackups`, in reverse order, in `down`. Letters,
+   * digits, `_` and `-`. Default: none (one call per collection; a second one is refused).
+   */
+  readonly step?: string;
 }
 
 export interface BackupAndUpdateResult {
@@ -37,7 +51,7 @@ export interface BackupAndUpdateResult {
   readonly updated: number;
   /** Backups that exist for changed documents. */
   readonly backedUp: number;
-  /** Targets read but changed by someone else before our write: left as they were, backup dropped. */
+  /** Targets read but changed by someone else so that they left the filter before our write: left as they were, backup dropped. */
   readonly skipped: number;
   /** Documents still matching the filter afterwards (0 unless writers keep adding targets). */
   readonly remaining: number;
@@ -59,25 +73,30 @@ interface UpdateCheckpoint {
 
 /**
  * Backs up `fields` of every document matching `filter`, then `$set`s `set` on exactly those documents, in batches
- * streamed from one cursor: insert the batch's backups → update each document with the filter re-checked → checkpoint.
- * `set` must make a document stop matching `filter`. Memory holds one batch. After a crash a rerun resumes: updated
- * documents no longer match, every updated document has a backup, nothing is changed twice. The lease is checked
- * before each write; a lost lease stops the run.
+ * streamed from one cursor: insert the batch's backups → update each document only if it still matches the filter
+ * and still holds exactly its backed-up values → settle the batch → checkpoint. So a backup always holds exactly the
+ * values our update replaced. `set` must make a document stop matching `filter`. Memory holds one batch. After a
+ * crash a rerun resumes: updated documents no longer match, every updated document has a backup, nothing is changed
+ * twice. The lease is checked before each write; a lost lease stops the run.
  */
 export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndUpdateOptions): Promise<BackupAndUpdateResult> {
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
   checkFields(options.fields, options.set);
   checkSelfExcluding(options.filter, options.set);
+  checkStep(options.step);
+  const key = stepKey('backup-and-update', options.collection, options.step);
+  claimStep(ctx.checkpoint, key, options.collection, options.step);
   const started = performance.now();
   const target = ctx.db.collection(options.collection);
   const backups = ctx.db.collection<BackupDocument>(options.backupCollection ?? DEFAULT_BACKUP_COLLECTION);
-  const prefix = backupPrefix(ctx.migration.id, options.collection);
+  const prefix = backupPrefix(ctx.migration.id, options.collection, options.step);
   const projection = Object.fromEntries(options.fields.map((f) => [f, 1]));
+  const written = asStored(options.set);
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
-  const saved = ctx.checkpoint.load<UpdateCheckpoint>();
-  const resumed = saved?.kind === 'backup-and-update';
-  let state: UpdateCheckpoint = resumed ? saved : { kind: 'backup-and-update', updated: 0, skipped: 0, batches: 0, passes: 0 };
+  const saved = loadStep<UpdateCheckpoint>(ctx.checkpoint, key, 'backup-and-update');
+  const resumed = saved !== undefined;
+  let state: UpdateCheckpoint = saved ?? { kind: 'backup-and-update', updated: 0, skipped: 0, batches: 0, passes: 0 };
   const total = state.updated + (await target.countDocuments(options.filter));
   const guard = (): void => {
     if (ctx.signal.aborted) throw new InterruptedError();
@@ -96,6 +115,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         _id: backupId(prefix, doc._id),
         migration: ctx.migration.id,
         collection: options.collection,
+        ...(options.step === undefined ? {} : { step: options.step }),
         docId: doc._id,
         before,
         missing,
@@ -103,26 +123,65 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         createdAt: ctx.migration.runAt,
       };
     });
-    await insertBackups(backups, docs);
+    await insertBackups(backups, docs, guard);
     guard();
-    // One update per document, each re-checking the filter: measured faster here than one updateMany with $in.
+    // Compare-and-set: each update also requires the values just backed up, so it replaces exactly those or nothing.
+    // One update per document: measured faster here than one updateMany with $in.
     const { matchedCount } = await target.bulkWrite(
-      page.map((doc) => ({ updateOne: { filter: withId(options.filter, doc._id), update: { $set: options.set } } })),
+      docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update: { $set: options.set } } })),
       { ordered: false },
     );
-    let skipped = 0;
-    if (matchedCount < page.length) {
-      // Changed by someone else between our read and our write: not ours to touch, so its backup goes.
-      const stale = await target
-        .find({ _id: { $in: page.map((d) => d._id) }, $nor: [options.set as Filter<Document>] } as Filter<Document>, { projection: { _id: 1 } })
-        .toArray();
-      if (stale.length > 0) await backups.deleteMany({ _id: { $in: stale.map((d) => backupId(prefix, d._id)) } });
-      skipped = stale.length;
-      if (skipped > 0) ctx.logger.warn('targets changed concurrently were left as they are', { skipped });
-    }
+    const skipped = matchedCount < page.length ? await settle(docs, matchedCount) : 0;
     state = { ...state, updated: state.updated + matchedCount, skipped: state.skipped + skipped, batches: state.batches + 1 };
-    await ctx.checkpoint.save(state);
+    await saveStep(ctx.checkpoint, key, state);
     ctx.progress({ phase: 'update', done: state.updated, total });
+  };
+
+  /**
+   * Some updates matched nothing: the app changed those documents between our read and our update. The bulk result
+   * only counts, so read the batch back and class each document:
+   * - still matching the filter, or holding exactly its before-values: not written by us (a write makes it leave
+   *   the filter and changes a backed-up value). Its backup goes; if it still matches, a later pass backs it up afresh;
+   * - holding exactly what we wrote: written;
+   * - anything else (other values, or deleted): changed by the app either before our update (not written) or after
+   *   it (written). The count decides when it can: if the written documents above account for every match, none of
+   *   these was written and their backups go. Otherwise they stay; `restoreBackups` never writes a document that does
+   *   not hold what we wrote, it reports it as a conflict. So a written document never loses its backup.
+   * Returns how many targets left the filter unwritten (skipped).
+   */
+  const settle = async (docs: readonly BackupDocument[], matchedCount: number): Promise<number> => {
+    const ids = docs.map((b) => b.docId);
+    const [current, stillTargets] = await Promise.all([
+      target.find({ _id: { $in: ids } } as Filter<Document>, { projection, ...EXACT_READ }).toArray(),
+      target.find(withIds(options.filter, ids), { projection: { _id: 1 }, ...EXACT_READ }).toArray(),
+    ]);
+    const byId = new Map(current.map((d) => [idKey(d._id), d]));
+    const matching = new Set(stillTargets.map((d) => idKey(d._id)));
+    const notWritten: BackupDocument[] = [];
+    const unsure: BackupDocument[] = [];
+    let ours = 0;
+    let skipped = 0;
+    for (const b of docs) {
+      const doc = byId.get(idKey(b.docId));
+      if (matching.has(idKey(b.docId))) notWritten.push(b);
+      else if (doc && holds(doc, b.before, b.missing)) {
+        notWritten.push(b);
+        skipped++;
+      } else if (doc && holds(doc, written)) ours++;
+      else unsure.push(b);
+    }
+    if (unsure.length > 0 && matchedCount <= ours) {
+      notWritten.push(...unsure);
+      skipped += unsure.length;
+    } else if (unsure.length > 0) {
+      ctx.logger.warn('documents changed by another writer around our update keep their backups; down will report them as conflicts', { documents: unsure.length });
+    }
+    if (notWritten.length > 0) {
+      guard();
+      await backups.deleteMany({ _id: { $in: notWritten.map((b) => b._id) } });
+    }
+    if (skipped > 0) ctx.logger.warn('targets changed concurrently were left as they are', { skipped });
+    return skipped;
   };
 
   let remaining: number;
@@ -130,13 +189,13 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     guard();
     // One streaming cursor per pass: a single scan, however large the collection. Updated documents stop
     // matching the filter, so a resumed or repeated pass only sees what is left.
-    await forEachBatch(target.find(options.filter, { projection, batchSize }), batchSize, guard, processPage);
+    await forEachBatch(target.find(options.filter, { projection, batchSize, ...EXACT_READ }), batchSize, guard, processPage);
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
-    // Targets appeared behind the cursor (written concurrently): sweep again.
-    ctx.logger.info('new targets appeared during the run; sweeping again', { remaining });
+    // Targets appeared behind the cursor, or changed under our update: sweep again.
+    ctx.logger.info('targets remain after the scan; sweeping again', { remaining });
     state = { ...state, passes: state.passes + 1 };
-    await ctx.checkpoint.save(state);
+    await saveStep(ctx.checkpoint, key, state);
   }
   const durationMs = performance.now() - started;
   // Every updated document has exactly one backup; the checkpoint's count can lag by the batch a crash cut short.
@@ -154,20 +213,37 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   };
 }
 
-/** Inserts backups; one that exists already (a resumed batch) keeps its first before-values. */
-async function insertBackups(backups: Collection<BackupDocument>, docs: BackupDocument[]): Promise<void> {
+/**
+ * Inserts backups. A backup that exists already (a batch cut short before its update, or a document the app made a
+ * target again after our write) is replaced: the document matches the filter now, so the values just read are the
+ * ones the coming update replaces.
+ */
+async function insertBackups(backups: Collection<BackupDocument>, docs: readonly BackupDocument[], guard: () => void): Promise<void> {
   try {
-    await backups.insertMany(docs, { ordered: false });
+    await backups.insertMany(docs as BackupDocument[], { ordered: false });
   } catch (error) {
-    if (!(error instanceof MongoBulkWriteError)) throw error;
-    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    if (writeErrors.some((e) => e.code !== 11000)) throw error;
+    const failed = writeErrorsOf(error);
+    if (!failed || failed.some((e) => e.code !== 11000 || docs[e.index] === undefined)) throw error;
+    guard();
+    await backups.bulkWrite(
+      failed.map((e) => {
+        const doc = docs[e.index] as BackupDocument;
+        return { replaceOne: { filter: { _id: doc._id }, replacement: doc } };
+      }),
+      { ordered: false },
+    );
   }
 }
 
-/** `filter` narrowed to one `_id`; flat when possible, which the server plans best. */
-function withId(filter: Filter<Document>, id: unknown): Filter<Document> {
-  return ('_id' in filter ? { $and: [filter, { _id: id }] } : { ...filter, _id: id }) as Filter<Document>;
+/** `filter`, plus this document's `_id` and the exact values its backup holds. */
+function casFilter(filter: Filter<Document>, backup: BackupDocument): Filter<Document> {
+  const own = { _id: backup.docId, ...exactMatch(backup.before, backup.missing) };
+  return ('_id' in filter || '$expr' in filter ? { $and: [filter, own] } : { ...filter, ...own }) as Filter<Document>;
+}
+
+/** `filter` narrowed to some `_id`s. */
+function withIds(filter: Filter<Document>, ids: readonly unknown[]): Filter<Document> {
+  return ('_id' in filter ? { $and: [filter, { _id: { $in: ids } }] } : { ...filter, _id: { $in: ids } }) as Filter<Document>;
 }
 
 /** Updated documents must stop matching the filter, or a resumed run would back them up again with their new values. */

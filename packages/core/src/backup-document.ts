@@ -1,40 +1,52 @@
-import { BSON, ObjectId, type Document } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
 import { InvalidOptionError } from './errors.js';
 
 export const DEFAULT_BACKUP_COLLECTION = 'migration_backups';
 /** Most passes `backupAndUpdate` makes over targets that appeared behind it. */
 export const DEFAULT_MAX_PASSES = 3;
 
+/**
+ * How the toolkit reads documents and backups: no promotion, so a Double 5.0 stays a Double, a Long stays a Long
+ * and a regular expression keeps flags JavaScript lacks, at any depth. Written back as read, every BSON type survives.
+ */
+export const EXACT_READ = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true } as const;
+
 /** One document's before-values, stored before the migration writes it. */
 export interface BackupDocument {
-  /** `migration|collection|docId`: the same target always maps to the same backup. */
+  /** `migration|collection|docId` (with a step: `migration|collection|@step|docId`): one backup per target. */
   _id: string;
   migration: string;
   collection: string;
+  /** The `backupAndUpdate` step that wrote it, when the migration names its steps. */
+  step?: string;
   docId: unknown;
-  /** Values of the backed-up fields that were present. */
+  /** Values of the backed-up fields that were present, exactly as stored (types included). */
   before: Record<string, unknown>;
   /** Backed-up fields that were absent (restored by `$unset`). */
   missing: string[];
-  /** What the migration wrote; restore only touches documents that still hold it. */
+  /** What the migration wrote; restore only touches documents that still hold it, and only these fields. */
   after: Record<string, unknown>;
   createdAt: Date;
   /** Set on copies kept for documents that `restore` found changed since. */
   conflict?: { at: Date; runId: string; current: Document | null };
 }
 
-/** The `_id` prefix of one migration's backups of one collection. */
-export function backupPrefix(migrationId: string, collection: string): string {
-  return `${migrationId}|${collection}|`;
+/** The `_id` prefix of one migration's backups of one collection (and one step, if named). */
+export function backupPrefix(migrationId: string, collection: string, step?: string): string {
+  return step === undefined ? `${migrationId}|${collection}|` : `${migrationId}|${collection}|@${step}|`;
 }
 
-/** A range on `_id` that selects every backup under `prefix`, served by the `_id` index. */
+/**
+ * A range on `_id` that selects every backup under `prefix`, served by the `_id` index. Document ids are encoded as
+ * `j:`, `o:` or `s:` (see `backupId`), so the range [`j:`, `s;`) holds all of them and none of a named step's (`@…`).
+ */
 export function backupRange(prefix: string): { $gte: string; $lt: string } {
-  return { $gte: prefix, $lt: `${prefix}\uffff` };
+  return { $gte: `${prefix}j:`, $lt: `${prefix}s;` };
 }
 
+/** A backup's `_id`: type-exact (an ObjectId and the string of its hex never collide). */
 export function backupId(prefix: string, docId: unknown): string {
-  if (docId instanceof ObjectId) return `${prefix}o:${docId.toHexString()}`;
+  if (bsonTypeOf(docId) === 'ObjectId') return `${prefix}o:${(docId as { toHexString(): string }).toHexString()}`;
   if (typeof docId === 'string') return `${prefix}s:${docId}`;
   return `${prefix}j:${BSON.EJSON.stringify(docId, { relaxed: false })}`;
 }
@@ -58,7 +70,106 @@ export function checkBatchSize(batchSize: number): void {
   }
 }
 
-/** Equality of BSON values as stored (type-exact: an int is not a string). */
+/** Step names become part of backup ids, so they are restricted to characters that cannot end a prefix. */
+export function checkStep(step: string | undefined): void {
+  if (step !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(step)) {
+    throw new InvalidOptionError(`step "${step}" must be 1 to 64 letters, digits, "_" or "-".`);
+  }
+}
+
+/** Equality of BSON values as stored (type-exact: an int is not a string, a Double 5.0 is not an Int32 5). */
 export function sameValue(a: unknown, b: unknown): boolean {
   return BSON.EJSON.stringify({ v: a }, { relaxed: false }) === BSON.EJSON.stringify({ v: b }, { relaxed: false });
+}
+
+/** A type-exact key for a document id, for maps (never `JSON.stringify`, which prints an ObjectId like its hex string). */
+export function idKey(id: unknown): string {
+  return backupId('', id);
+}
+
+/** `values` as the server stores them (a JS number becomes an Int32 or a Double), for comparing with documents read by `EXACT_READ`. */
+export function asStored(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return BSON.deserialize(BSON.serialize(values), EXACT_READ);
+}
+
+/** Whether `doc` holds exactly `values` and lacks every field of `missing`. */
+export function holds(doc: Document, values: Readonly<Record<string, unknown>>, missing: readonly string[] = []): boolean {
+  return Object.entries(values).every(([field, value]) => field in doc && sameValue(doc[field], value)) && missing.every((field) => !(field in doc));
+}
+
+/**
+ * A query condition true exactly when each field holds `values[field]` and each of `missing` is absent. It compares
+ * whole values (`$expr`: `{ a: 1 }` would also match an array holding 1, and `{ a: null }` a missing field) and their
+ * top-level BSON type (`$eq` alone finds 5 equal to 5.0). A numeric type changed deeper inside an object or array,
+ * with the same value, is not seen.
+ */
+export function exactMatch(values: Readonly<Record<string, unknown>>, missing: readonly string[] = []): Document {
+  const terms: Document[] = [];
+  for (const [field, value] of Object.entries(values)) {
+    const path = `$${field}`;
+    const type = aggregationType(value);
+    if (type !== undefined) terms.push({ $eq: [{ $type: path }, type] });
+    if (value !== undefined) terms.push({ $eq: [path, { $literal: value }] });
+  }
+  for (const field of missing) terms.push({ $eq: [{ $type: `$${field}` }, 'missing'] });
+  return { $expr: { $and: terms } };
+}
+
+/** A value's BSON class name (`ObjectId`, `Double`, …) when it is one, from any copy of the driver. */
+function bsonTypeOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('_bsontype' in value)) return undefined;
+  const type = (value as { _bsontype: unknown })._bsontype;
+  return typeof type === 'string' ? type : undefined;
+}
+
+const AGGREGATION_TYPES: Readonly<Record<string, string>> = {
+  ObjectId: 'objectId',
+  ObjectID: 'objectId',
+  Double: 'double',
+  Int32: 'int',
+  Long: 'long',
+  Decimal128: 'decimal',
+  Binary: 'binData',
+  Timestamp: 'timestamp',
+  BSONRegExp: 'regex',
+  BSONSymbol: 'symbol',
+  MinKey: 'minKey',
+  MaxKey: 'maxKey',
+  DBRef: 'object',
+};
+
+/** The name `$type` gives a value as the driver would store it; undefined when unsure (then only the value is compared). */
+function aggregationType(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'string':
+      return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'bigint':
+      return 'long';
+    case 'number':
+      return Number.isInteger(value) && !Object.is(value, -0) && value >= -(2 ** 31) && value < 2 ** 31 ? 'int' : 'double';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (Array.isArray(value)) return 'array';
+  if (value instanceof Date) return 'date';
+  if (value instanceof RegExp) return 'regex';
+  if (value instanceof Uint8Array) return 'binData';
+  const bson = bsonTypeOf(value);
+  if (bson === 'Code') return (value as { scope?: unknown }).scope ? 'javascriptWithScope' : 'javascript';
+  if (bson !== undefined) return AGGREGATION_TYPES[bson];
+  return 'object';
+}
+
+/** The write errors of a bulk write failure, whichever driver copy threw it (never `instanceof`). */
+export function writeErrorsOf(error: unknown): Array<{ readonly code: unknown; readonly index: number }> | undefined {
+  if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return undefined;
+  const list = [(error as { writeErrors: unknown }).writeErrors].flat() as Array<{ code?: unknown; index?: unknown } | null | undefined>;
+  if (list.length === 0) return undefined;
+  return list.map((e) => ({ code: e?.code, index: typeof e?.index === 'number' ? e.index : -1 }));
 }

@@ -1,16 +1,23 @@
 import { performance } from 'node:perf_hooks';
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Document, type Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Document, Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
+  EXACT_READ,
   backupPrefix,
   backupRange,
   checkBatchSize,
-  sameValue,
+  checkStep,
+  exactMatch,
+  holds,
+  idKey,
+  writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
 import { InterruptedError } from './errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from './migration.js';
+import { ServerClock } from './server-clock.js';
+import { loadStep, saveStep, stepKey } from './toolkit-checkpoint.js';
 
 /** How many conflicting documents a restore result lists (all are kept in the backup collection). */
 export const MAX_LISTED_CONFLICTS = 100;
@@ -22,9 +29,11 @@ export interface RestoreBackupsOptions {
   readonly batchSize?: number;
   /** Default `DEFAULT_BACKUP_COLLECTION` (`migration_backups`). */
   readonly backupCollection?: string;
+  /** The `step` given to `backupAndUpdate`, if any. Default: none. */
+  readonly step?: string;
 }
 
-/** A document that was not restored because it no longer holds what the migration wrote. */
+/** A document that was not restored because it no longer holds what the migration wrote (or is gone). */
 export interface RestoreConflict {
   readonly docId: unknown;
   readonly reason: 'changed' | 'deleted';
@@ -54,55 +63,65 @@ interface RestoreCheckpoint {
 }
 
 /**
- * Restores what `backupAndUpdate` saved, streaming the backups in batches: one unordered `bulkWrite` per batch
- * restores each document only if it still holds the values the migration wrote → the rest are classified →
- * checkpoint; at the end the backups are deleted. Idempotent, resumable, and correct after a partial `up`.
- * Conflicts are reported and never overwritten; their backups are kept under a `conflict|` id.
+ * Restores what `backupAndUpdate` saved, streaming the backups in batches: one unordered `bulkWrite` per batch puts
+ * back the before-values of the fields the migration wrote (the keys of `set`), each only if the document still holds
+ * exactly what the migration wrote there → the rest are classified → checkpoint; at the end the backups are deleted.
+ * Backed-up fields the migration did not write are never touched. Idempotent, resumable, and correct after a partial
+ * `up`. Conflicts are reported and never overwritten; their backups are kept under a `conflict|` id.
  */
 export async function restoreBackups(ctx: MigrationContext, options: RestoreBackupsOptions): Promise<RestoreBackupsResult> {
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
+  checkStep(options.step);
   const started = performance.now();
   const target = ctx.db.collection(options.collection);
   const backups = ctx.db.collection<BackupDocument>(options.backupCollection ?? DEFAULT_BACKUP_COLLECTION);
-  const range = backupRange(backupPrefix(ctx.migration.id, options.collection));
-  const saved = ctx.checkpoint.load<RestoreCheckpoint>();
-  const resumed = saved?.kind === 'restore-backups';
-  let state: RestoreCheckpoint = resumed ? saved : { kind: 'restore-backups', restored: 0, alreadyRestored: 0, conflicts: 0, batches: 0 };
+  const range = backupRange(backupPrefix(ctx.migration.id, options.collection, options.step));
+  const key = stepKey('restore-backups', options.collection, options.step);
+  const saved = loadStep<RestoreCheckpoint>(ctx.checkpoint, key, 'restore-backups');
+  const resumed = saved !== undefined;
+  let state: RestoreCheckpoint = saved ?? { kind: 'restore-backups', restored: 0, alreadyRestored: 0, conflicts: 0, batches: 0 };
   const total = state.restored + state.alreadyRestored + state.conflicts + (await backups.countDocuments({ _id: range }));
   const conflictList: RestoreConflict[] = [];
+  const clock = new ServerClock(ctx.db);
   const guard = (): void => {
     if (ctx.signal.aborted) throw new InterruptedError();
     ctx.lease.assertHeld();
   };
 
   const processPage = async (page: BackupDocument[]): Promise<void> => {
-    const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => ({
-      updateOne: {
-        filter: { _id: b.docId, ...b.after } as Filter<Document>,
-        update: { ...(Object.keys(b.before).length ? { $set: b.before } : {}), ...(b.missing.length ? { $unset: Object.fromEntries(b.missing.map((f) => [f, ''])) } : {}) },
-      },
-    }));
+    const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
+      const { set, unset } = restoreOf(b);
+      return {
+        updateOne: {
+          filter: { _id: b.docId, ...exactMatch(b.after) } as Filter<Document>,
+          update: { ...(Object.keys(set).length ? { $set: set } : {}), ...(unset.length ? { $unset: Object.fromEntries(unset.map((f) => [f, ''])) } : {}) },
+        },
+      };
+    });
     const { matchedCount } = await target.bulkWrite(operations, { ordered: false });
     let alreadyRestored = 0;
     const conflicts: Array<{ backup: BackupDocument; current: Document | null }> = [];
     if (matchedCount < page.length) {
-      const fields = [...new Set(page.flatMap((b) => [...Object.keys(b.before), ...b.missing, ...Object.keys(b.after)]))];
+      const fields = [...new Set(page.flatMap((b) => Object.keys(b.after)))];
       const current = await target
-        .find({ _id: { $in: page.map((b) => b.docId) } } as Filter<Document>, { projection: Object.fromEntries(fields.map((f) => [f, 1])) })
+        .find({ _id: { $in: page.map((b) => b.docId) } } as Filter<Document>, { projection: Object.fromEntries(fields.map((f) => [f, 1])), ...EXACT_READ })
         .toArray();
-      const byId = new Map(current.map((d) => [backupKey(d._id), d]));
+      // Keyed by type: an ObjectId and the string of its hex are two documents.
+      const byId = new Map(current.map((d) => [idKey(d._id), d]));
       let atBefore = 0;
       for (const backup of page) {
-        const doc = byId.get(backupKey(backup.docId)) ?? null;
-        if (doc && holdsBefore(doc, backup)) atBefore++;
+        const doc = byId.get(idKey(backup.docId)) ?? null;
+        const { set, unset } = restoreOf(backup);
+        if (doc && holds(doc, set, unset)) atBefore++;
         else conflicts.push({ backup, current: doc });
       }
       // Documents restored by this bulkWrite are also at their before-values now.
       alreadyRestored = atBefore - matchedCount;
     }
     if (conflicts.length > 0) {
-      const at = new Date();
+      const at = await clock.now();
+      guard();
       await backups
         .insertMany(
           conflicts.map(({ backup, current }) => ({
@@ -114,7 +133,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         )
         .catch((error: unknown) => {
           // A resumed batch: the copies exist already.
-          if (!(error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((e) => e.code === 11000))) throw error;
+          if (!writeErrorsOf(error)?.every((e) => e.code === 11000)) throw error;
         });
       for (const { backup, current } of conflicts) {
         if (conflictList.length < MAX_LISTED_CONFLICTS) conflictList.push({ docId: backup.docId, reason: current ? 'changed' : 'deleted' });
@@ -128,13 +147,14 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
       conflicts: state.conflicts + conflicts.length,
       batches: state.batches + 1,
     };
-    await ctx.checkpoint.save(state);
+    await saveStep(ctx.checkpoint, key, state);
     ctx.progress({ phase: 'restore', done: state.restored + state.alreadyRestored + state.conflicts, total });
   };
 
-  // One streaming cursor: a single scan of the backups. They are deleted together at the end; a rerun after a
-  // crash finds the documents already restored and counts them as such.
-  await forEachBatch(backups.find({ _id: range }, { batchSize }), batchSize, guard, processPage);
+  // One streaming cursor: a single scan of the backups, read without type promotion so every value goes back
+  // exactly as it was. They are deleted together at the end; a rerun after a crash finds the documents already
+  // restored and counts them as such.
+  await forEachBatch(backups.find({ _id: range }, { batchSize, ...EXACT_READ }), batchSize, guard, processPage);
   guard();
   await backups.deleteMany({ _id: range });
   const durationMs = performance.now() - started;
@@ -150,13 +170,13 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   };
 }
 
-function backupKey(id: unknown): string {
-  return JSON.stringify(id);
-}
-
-function holdsBefore(doc: Document, backup: BackupDocument): boolean {
-  return (
-    Object.entries(backup.before).every(([field, value]) => sameValue(doc[field], value)) &&
-    backup.missing.every((field) => !(field in doc))
-  );
+/** What restoring a backup writes: the before-values of the fields the migration wrote, and nothing else. */
+function restoreOf(backup: BackupDocument): { set: Record<string, unknown>; unset: string[] } {
+  const set: Record<string, unknown> = {};
+  const unset: string[] = [];
+  for (const field of Object.keys(backup.after)) {
+    if (field in backup.before) set[field] = backup.before[field];
+    else if (backup.missing.includes(field)) unset.push(field);
+  }
+  return { set, unset };
 }

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Binary, ObjectId, type Collection, type Document } from 'mongodb';
+import { backupAndUpdate, restoreBackups, type BackupAndUpdateOptions } from '@mongrate/core';
+import { collectionHash } from '../support/collection-hash.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { toolkitContext } from '../support/toolkit-context.js';
+
+const COLLECTION = 'tokens';
+const BACKUPS = 'migration_backups';
+const RUN_AT = new Date('2030-03-03T00:00:00Z');
+
+const options = (runAt: Date): BackupAndUpdateOptions => ({
+  collection: COLLECTION,
+  filter: { kind: 'k', status: 'unspent' },
+  fields: ['status', 'spent_at'],
+  set: { status: 'spent', spent_at: runAt },
+});
+
+describe('restoreBackups', () => {
+  let t: TestDatabase;
+  let tokens: Collection<Document>;
+  beforeEach(async () => {
+    t = await openTestDatabase(import.meta.filename);
+    tokens = t.db.collection(COLLECTION);
+  });
+  afterEach(async () => {
+    await t.drop();
+  });
+  const ctx = (direction: 'up' | 'down', runAt = RUN_AT) => toolkitContext(t.db, t.client, { runAt, direction, batchSize: 10 });
+  const seed = (n: number) =>
+    tokens.insertMany(Array.from({ length: n }, (_, i) => ({ _id: new ObjectId(), kind: 'k', status: 'unspent', spent_at: i % 2 ? null : new Date(Date.UTC(2021, 0, i + 1)), i })));
+
+  it('keys documents by type: a deleted document is a conflict even when another id of another type prints the same', async () => {
+    const oid = new ObjectId();
+    const date = new Date('2024-04-04T04:04:04.000Z');
+    const bin = new Binary(Buffer.from('mongrate-binary!'), 0);
+    const ids: unknown[] = [oid, oid.toHexString(), date, date.toISOString(), bin, Buffer.from('mongrate-binary!').toString('base64')];
+    await tokens.insertMany(ids.map((_id) => ({ _id, kind: 'k', status: 'unspent', spent_at: null })) as Document[]);
+    expect(await backupAndUpdate(ctx('up'), options(RUN_AT))).toMatchObject({ backedUp: 6, remaining: 0 });
+    // The app deletes the documents whose ids are not strings.
+    await tokens.deleteMany({ _id: { $in: [oid, date, bin] } } as Document);
+
+    const down = await restoreBackups(ctx('down'), { collection: COLLECTION });
+    expect(down).toMatchObject({ restored: 3, alreadyRestored: 0, conflicts: 3 });
+    expect(down.conflictList.map((c) => c.reason)).toEqual(['deleted', 'deleted', 'deleted']);
+    expect(await t.db.collection(BACKUPS).countDocuments({ 'conflict.current': null })).toBe(3);
+  });
+
+  it('conflict copies carry the server’s time, not the local clock', async () => {
+    await seed(12);
+    await backupAndUpdate(ctx('up'), options(RUN_AT));
+    await tokens.updateOne({ i: 3 }, { $set: { status: 'failed' } });
+    const serverTime = async () => (await t.db.command({ hello: 1 })).localTime as Date;
+    const from = await serverTime();
+    // The local clock says 2001; the server's says now.
+    jest.useFakeTimers({
+      now: new Date('2001-01-01T00:00:00Z'),
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    });
+    let down;
+    try {
+      down = await restoreBackups(ctx('down'), { collection: COLLECTION });
+    } finally {
+      jest.useRealTimers();
+    }
+    const to = await serverTime();
+    expect(down.conflicts).toBe(1);
+    const copy = await t.db.collection(BACKUPS).findOne({ conflict: { $exists: true } });
+    const at = (copy?.conflict as { at: Date }).at;
+    // Within a minute of the server's clock (the fake local clock is 25 years off).
+    expect(at.getTime()).toBeGreaterThanOrEqual(from.getTime() - 60_000);
+    expect(at.getTime()).toBeLessThanOrEqual(to.getTime() + 60_000);
+  });
+
+  it('after a restore conflict and a later up, a second down restores the later before-values; the parked copy stays', async () => {
+    await seed(35);
+    const first = await tokens.find({}, { sort: { i: 1 } }).toArray();
+    const doc = first[7];
+    if (!doc) throw new Error('seed missing');
+    await backupAndUpdate(ctx('up'), options(RUN_AT));
+    await tokens.updateOne({ _id: doc._id }, { $set: { status: 'failed' } });
+    const down1 = await restoreBackups(ctx('down'), { collection: COLLECTION });
+    expect(down1).toMatchObject({ restored: 34, conflicts: 1 });
+    expect(await t.db.collection(BACKUPS).countDocuments({ conflict: { $exists: true } })).toBe(1);
+
+    // The app makes the document a target again, with values of its own; a later up flips it again.
+    const appDate = new Date('2032-02-02T00:00:00Z');
+    await tokens.updateOne({ _id: doc._id }, { $set: { status: 'unspent', spent_at: appDate } });
+    const expected = await collectionHash(tokens);
+    const runAt2 = new Date(RUN_AT.getTime() + 86_400_000);
+    expect(await backupAndUpdate(ctx('up', runAt2), options(runAt2))).toMatchObject({ backedUp: 35, remaining: 0 });
+    const down2 = await restoreBackups(ctx('down', runAt2), { collection: COLLECTION });
+    expect(down2).toMatchObject({ restored: 35, conflicts: 0, alreadyRestored: 0 });
+    expect(await tokens.findOne({ _id: doc._id })).toMatchObject({ status: 'unspent', spent_at: appDate });
+    expect(await collectionHash(tokens)).toBe(expected);
+    // The first down's parked copy is untouched: still the original before-values, marked as a conflict.
+    const parked = await t.db.collection(BACKUPS).find({ conflict: { $exists: true } }).toArray();
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({ docId: doc._id, before: { status: 'unspent', spent_at: doc.spent_at } });
+  });
+});
