@@ -27,6 +27,9 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
   return {
     client,
     db: options.db ?? db,
+    get connection(): never {
+      throw new Error('toolkit tests run without a Mongoose connection');
+    },
     logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error' }),
     migration: {
       id: options.id ?? 'test/001_toolkit',
@@ -37,7 +40,7 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
     },
     batchSize: options.batchSize ?? 10,
     signal: options.signal ?? new AbortController().signal,
-    lease: { fence: new ObjectId(), assertHeld: () => undefined },
+    lease: { fence: new ObjectId().toHexString(), assertHeld: () => undefined },
     checkpoint: {
       load: <T>() => atStart as T | undefined,
       save: async (value: unknown) => {
