@@ -85,7 +85,7 @@ describe('Migrator targeting', () => {
       const m = testMigrator(t, FAILING);
       await t.db.collection<{ _id: string }>('switches').insertOne({ _id: 'fail' });
       await expect(m.up()).rejects.toThrow(/simulated failure/);
-      if (Object.keys(change).length) await t.db.collection<Document>('migrations').updateOne({ _id: 'failing/002_fails_once' }, { $set: change });
+      if (Object.keys(change).length) await t.db.collection<{ _id: string }>('migrations').updateOne({ _id: 'failing/002_fails_once' }, { $set: change });
       const before = await records();
       for (const options of [{}, { step: 1 }, { to: '001' }, { to: 0 as const }]) {
         const error = await m.down(options).catch((e: unknown) => e);
