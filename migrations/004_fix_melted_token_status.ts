@@ -19,6 +19,18 @@ export const description = "Mark melted tokens stuck at status 'unspent' as spen
 
 const TARGETS = { transaction_type: TransactionType.melted, status: TokenStatus.unspent };
 const FIELDS = ['status', 'spent_at'] as const;
+const NUMERIC_TYPES = ['int', 'long', 'double', 'decimal'];
+/** A token's sats: a number, or a numeric string converted; 0 when absent; null when it cannot be summed. */
+const SATS = {
+  $switch: {
+    branches: [
+      { case: { $in: [{ $type: '$total_amount' }, NUMERIC_TYPES] }, then: '$total_amount' },
+      { case: { $in: [{ $type: '$total_amount' }, ['missing', 'null']] }, then: 0 },
+      { case: { $eq: [{ $type: '$total_amount' }, 'string'] }, then: { $convert: { input: '$total_amount', to: 'double', onError: null, onNull: null } } },
+    ],
+    default: null,
+  },
+};
 
 interface UserImpact {
   readonly npub: string;
@@ -29,19 +41,22 @@ interface UserImpact {
 export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
   const tokens = ctx.db.collection(CASHU_TOKEN_COLLECTION);
   // One $group over the melted tokens, by user and by whether they are targets; documents are never loaded.
-  const groups = tokens.aggregate<{ _id: { npub: string | null; target: boolean }; tokens: number; sats: number }>([
+  // Amounts stored as numeric strings are counted too; any other amount cannot be summed and is counted apart.
+  const groups = tokens.aggregate<{ _id: { npub: string | null; target: boolean }; tokens: number; sats: number; unsummable: number }>([
     { $match: { transaction_type: TransactionType.melted } },
     {
       $group: {
         _id: { npub: '$npub', target: { $eq: ['$status', TokenStatus.unspent] } },
         tokens: { $sum: 1 },
-        sats: { $sum: { $ifNull: ['$total_amount', 0] } },
+        sats: { $sum: { $ifNull: [SATS, 0] } },
+        unsummable: { $sum: { $cond: [{ $eq: [SATS, null] }, 1, 0] } },
       },
     },
   ]);
   let meltedTotal = 0;
   let targets = 0;
   let sats = 0;
+  let unsummable = 0;
   let users = 0;
   const top: UserImpact[] = [];
   for await (const g of groups) {
@@ -49,6 +64,7 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
     if (!g._id.target) continue;
     targets += g.tokens;
     sats += g.sats;
+    unsummable += g.unsummable;
     users++;
     insertTop(top, { npub: g._id.npub ?? '(none)', tokens: g.tokens, sats: g.sats }, ctx.top);
   }
@@ -63,6 +79,7 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
       { label: 'Tokens to migrate', value: targets },
       { label: 'Sats affected', value: sats },
       { label: 'Users affected', value: users },
+      ...(unsummable > 0 ? [{ label: 'Tokens whose amount could not be summed', value: unsummable }] : []),
     ],
     estimate,
     tables: [
@@ -81,6 +98,7 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
       meltedTotal,
       targets,
       sats,
+      unsummable,
       users,
       topUsers: top,
       samples: samples.map((s) => ({ transaction_id: s.transaction_id, amount: s.total_amount, created_at: s.createdAt })),

@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { ConnectionString } from 'mongodb-connection-string-url';
 import yargs, { type Argv } from 'yargs';
 import {
   InterruptedError,
@@ -19,6 +22,10 @@ import { renderHistory, renderPreview, renderRun, renderStatus, renderVerify } f
 export const DEFAULT_MIGRATIONS_DIR = './migrations';
 export const DEFAULT_CLI_LOG_LEVEL = 'warn';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_LEASE_SECONDS = 60;
+export const DEFAULT_LOCK_TIMEOUT_SECONDS = 300;
+/** The largest batch the data toolkit accepts. */
+export const MAX_BATCH_SIZE = 100_000;
 
 interface GlobalArgs {
   uri?: string;
@@ -73,8 +80,10 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
     const args = parsed as GlobalArgs;
     const logger = createLogger({ level: args['log-level'], format: args['log-format'] });
     const sources = resolveSources(args);
+    if (Array.isArray(args.uri)) throw new InvalidOptionError(`--uri was given ${args.uri.length} times: give it once.`);
     const uri = args.uri ?? io.env.MONGODB_URI;
     if (!uri) throw new InvalidOptionError('No connection string: pass --uri mongodb://host:port/database or set MONGODB_URI.');
+    requireDatabase(uri, args.uri !== undefined ? '--uri' : 'MONGODB_URI');
     const migrator = await Migrator.connect(uri, {
       sources,
       logger,
@@ -101,18 +110,37 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
     .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required for down when not interactive)' })
     .option('log-level', { type: 'string', default: DEFAULT_CLI_LOG_LEVEL, choices: ['error', 'warn', 'info', 'debug'], describe: 'Log level (logs go to stderr)' })
     .option('log-format', { type: 'string', default: 'pretty', choices: ['pretty', 'json'] as const, describe: 'Log line format' })
-    .option('lock-timeout', { type: 'number', default: 300, describe: 'Seconds to wait for another process holding the lock' })
-    .option('lease', { type: 'number', default: 60, describe: 'Lock lease in seconds (renewed every third of it)' })
-    .option('batch-size', { type: 'number', describe: 'Documents per batch for data migrations (default 1000)' })
-    .option('connect-timeout', { type: 'number', default: DEFAULT_CONNECT_TIMEOUT_MS, describe: 'Milliseconds to wait for the server before failing' })
+    .option('lock-timeout', {
+      type: 'string',
+      default: String(DEFAULT_LOCK_TIMEOUT_SECONDS),
+      coerce: wholeNumber('--lock-timeout', 'a whole number of seconds, 0 or more', 0),
+      describe: 'Seconds to wait for another process holding the lock',
+    })
+    .option('lease', {
+      type: 'string',
+      default: String(DEFAULT_LEASE_SECONDS),
+      coerce: wholeNumber('--lease', 'a whole number of seconds, at least 1', 1),
+      describe: 'Lock lease in seconds (renewed every third of it)',
+    })
+    .option('batch-size', {
+      type: 'string',
+      coerce: wholeNumber('--batch-size', `a whole number from 1 to ${MAX_BATCH_SIZE}`, 1, MAX_BATCH_SIZE),
+      describe: 'Documents per batch for data migrations (default 1000)',
+    })
+    .option('connect-timeout', {
+      type: 'string',
+      default: String(DEFAULT_CONNECT_TIMEOUT_MS),
+      coerce: wholeNumber('--connect-timeout', 'a positive whole number of milliseconds', 1),
+      describe: 'Milliseconds to wait for the server before failing',
+    })
     .command(
       'preview [id]',
       'Report the impact of pending migrations (or one) without writing',
       (y: Argv) =>
         y
           .positional('id', { type: 'string', describe: 'Migration id, name or number' })
-          .option('top', { type: 'number', default: 10, describe: 'Users to list' })
-          .option('samples', { type: 'number', default: 5, describe: 'Sample documents to list' }),
+          .option('top', { type: 'string', default: '10', coerce: wholeNumber('--top', 'a whole number, 0 or more', 0), describe: 'Users to list' })
+          .option('samples', { type: 'string', default: '5', coerce: wholeNumber('--samples', 'a whole number, 0 or more', 0), describe: 'Sample documents to list' }),
       withMigrator(async (m, a) => {
         const args = a as GlobalArgs & { id?: string; top: number; samples: number };
         const results = await m.preview({ ...(args.id ? { migration: args.id } : {}), top: args.top, samples: args.samples });
@@ -135,7 +163,7 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
         y
           .positional('id', { type: 'string', describe: 'Apply only this migration' })
           .option('to', { type: 'string', describe: 'Apply up to and including this migration' })
-          .option('step', { type: 'number', describe: 'Apply this many pending migrations' })
+          .option('step', { type: 'string', coerce: wholeNumber('--step', 'a positive whole number', 1), describe: 'Apply this many pending migrations' })
           .option('allow-drift', { type: 'boolean', default: false, describe: 'Run even if applied migrations changed' }),
       withMigrator(async (m, a, logger) => {
         const args = a as GlobalArgs & { id?: string; to?: string; step?: number; 'allow-drift': boolean };
@@ -160,7 +188,7 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
         y
           .positional('id', { type: 'string', describe: 'Roll back only this migration' })
           .option('to', { type: 'string', describe: 'Roll back down to and including this migration; 0 for all' })
-          .option('step', { type: 'number', describe: 'Roll back this many' }),
+          .option('step', { type: 'string', coerce: wholeNumber('--step', 'a positive whole number', 1), describe: 'Roll back this many' }),
       withMigrator(async (m, a, logger) => {
         const args = a as GlobalArgs & { id?: string; to?: string; step?: number };
         const options = {
@@ -168,20 +196,24 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
           ...(args.to !== undefined ? { to: args.to === '0' ? (0 as const) : args.to } : {}),
           ...(args.step !== undefined ? { step: args.step } : {}),
         };
+        let expect: string[] | undefined;
         if (!args.yes) {
           if (!io.interactive) throw new InvalidOptionError('`down` changes data: pass --yes to confirm when not running in a terminal.');
-          const executed = await m.executed();
-          const what = args.id ?? (args.to !== undefined ? `everything down to ${args.to}` : `${args.step ?? 1} migration(s), starting with ${executed.at(-1) ?? '(none)'}`);
-          if (!(await confirm(`Roll back ${what}?`))) return { exitCode: ExitCode.badInput, json: { cancelled: true }, text: 'Cancelled: nothing was rolled back.' };
+          // Confirm the exact migrations, newest first; the rollback then reverts those or nothing.
+          expect = await m.downPlan(options);
+          if (!(await confirm(`Roll back ${expect.join(', ')}?`))) return { exitCode: ExitCode.badInput, json: { cancelled: true }, text: 'Cancelled: nothing was rolled back.' };
         }
-        const result = await interruptible(logger, (signal) => withProgress(m, io, logger, () => m.down({ ...options, signal })));
+        const result = await interruptible(logger, (signal) => withProgress(m, io, logger, () => m.down({ ...options, ...(expect ? { expect } : {}), signal })));
         return { exitCode: result.nothingToDo ? ExitCode.nothingToDo : ExitCode.success, json: result, text: renderRun(result) };
       }),
     )
     .command(
       'history [id]',
       'List finished runs and rollbacks, newest first',
-      (y: Argv) => y.positional('id', { type: 'string', describe: 'Only this migration' }).option('limit', { type: 'number', default: 50 }),
+      (y: Argv) =>
+        y
+          .positional('id', { type: 'string', describe: 'Only this migration' })
+          .option('limit', { type: 'string', default: '50', coerce: wholeNumber('--limit', 'a positive whole number', 1) }),
       withMigrator(async (m, a) => {
         const args = a as GlobalArgs & { id?: string; limit: number };
         const entries = await m.history({ ...(args.id ? { migration: args.id } : {}), limit: args.limit });
@@ -222,11 +254,13 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
         done({ exitCode: ExitCode.success, json: { file }, text: `Created ${file}` });
       },
     )
-    .demandCommand(1, 'Name a command: preview, status, up, down, create, history, verify or unlock.')
+    .demandCommand(1, 'Name a command: preview, status, up, down, create, history, verify or unlock')
     .strict()
     .exitProcess(false)
     .fail((message, error) => {
-      throw error ?? new InvalidOptionError(`${message}. Run \`migrate --help\` for usage.`);
+      // yargs reports its own validation (and our coerce checks) as YError: that is bad input.
+      if (error && error.name !== 'YError') throw error;
+      throw new InvalidOptionError(`${(message ?? error?.message ?? 'Bad arguments').replace(/\.+$/, '')}. Run \`migrate --help\` for usage.`, { cause: error });
     })
     .help()
     .version(false)
@@ -234,7 +268,45 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
 }
 
 function resolveSources(args: Pick<GlobalArgs, 'migrations'>): MigrationSource[] {
-  return args.migrations.map((spec) => resolveSource(spec));
+  return args.migrations.map((spec) => {
+    const isFile = (() => {
+      try {
+        return statSync(path.resolve(spec)).isFile();
+      } catch {
+        return false;
+      }
+    })();
+    if (isFile) {
+      throw new InvalidOptionError(`--migrations ${spec} is a file, not a folder: pass the folder that holds the migrations (${path.dirname(path.resolve(spec))}).`);
+    }
+    return resolveSource(spec);
+  });
+}
+
+/** A yargs `coerce` for a whole-number option: anything else is bad input that names the flag and the value. */
+function wholeNumber(flag: string, expected: string, min: number, max = Number.MAX_SAFE_INTEGER): (raw: unknown) => number {
+  return (raw: unknown) => {
+    if (Array.isArray(raw)) throw new InvalidOptionError(`${flag} was given ${raw.length} times: give it once.`);
+    const text = String(raw).trim();
+    const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) throw new InvalidOptionError(`${flag} must be ${expected} (got ${text || '""'}).`);
+    return value;
+  };
+}
+
+/** The database is the connection string's path; without one the driver would silently use `test`. */
+function requireDatabase(uri: string, from: string): void {
+  let pathname: string;
+  try {
+    pathname = new ConnectionString(uri).pathname;
+  } catch {
+    return; // Migrator.connect reports a malformed connection string, redacted.
+  }
+  if (pathname.replace(/^\//, '') === '') {
+    throw new InvalidOptionError(
+      `The connection string in ${from} names no database, so the driver would silently use "test". Put the database in its path: mongodb://host[:port]/database.`,
+    );
+  }
 }
 
 async function withProgress<T>(m: Migrator, io: CliIo, logger: Logger, run: () => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { MigrateError, MigrateErrorCode, redactSecrets } from '@mongrate/core';
+import { MigrateError, MigrateErrorCode, findMigrateError, redactSecrets } from '@mongrate/core';
 import { ExitCode } from './exit-codes.js';
 
 /** The deepest `MigrateError` in a cause chain: it says best what went wrong. */
@@ -34,8 +34,20 @@ export interface ErrorReport {
 export function reportError(error: unknown): ErrorReport {
   const root = rootMigrateError(error);
   const top = error instanceof Error ? error : new Error(String(error));
-  const exitCode = (root && EXIT_BY_CODE[root.code]) ?? ExitCode.failed;
+  // Once a migration has run, its state is written: whatever it raised (even bad input) is a failed run, unless interrupted.
+  const ran = !!findMigrateError(error, MigrateErrorCode.MigrationFailed);
+  const exitCode = ran
+    ? root?.code === MigrateErrorCode.Interrupted
+      ? ExitCode.interrupted
+      : ExitCode.failed
+    : ((root && EXIT_BY_CODE[root.code]) ?? ExitCode.failed);
   // A failed migration's own message names it and says how to resume; a root cause such as an interrupt says more.
-  const shown = root && root !== top && EXIT_BY_CODE[root.code] ? `${top.message}\n${root.message}` : top.message;
-  return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: redactSecrets(shown) };
+  const saysMore = root && root !== top && (ran ? root.code === MigrateErrorCode.Interrupted : EXIT_BY_CODE[root.code] !== undefined);
+  const shown = saysMore ? `${top.message}\n${root.message}` : top.message;
+  return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(shown)) };
+}
+
+/** Messages are joined from parts that may end in a full stop; print one, never two (an ellipsis stays). */
+export function singleFullStops(message: string): string {
+  return message.replace(/(?<!\.)\.\.(?=\s|$)/g, '.');
 }

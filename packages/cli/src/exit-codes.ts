@@ -2,9 +2,12 @@
 export const ExitCode = {
   /** Done: work was applied, or the report was printed. */
   success: 0,
-  /** A migration failed, or the database errored mid-run. State and progress are recorded. */
+  /** A migration failed (whatever it raised, bad options included), or the database errored mid-run. State and progress are recorded. */
   failed: 1,
-  /** Bad input: unknown command, option, target or file; bad URI; `down` without `--yes` when not interactive. Nothing was written. */
+  /**
+   * Bad input, found before anything ran: unknown command, option, target or file; an option value out of range; a URI
+   * without a database; a rollback target that changed meanwhile; `down` without `--yes` when not interactive. Nothing was written.
+   */
   badInput: 2,
   /** Another process holds the lock past `--lock-timeout`. */
   locked: 3,

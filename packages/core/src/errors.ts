@@ -202,3 +202,46 @@ export function findMigrateError(error: unknown, code: MigrateErrorCode): Migrat
   }
   return undefined;
 }
+
+/** A rollback would have to pass over an applied migration whose file is missing. Nothing was reverted. */
+export class MigrationFileMissingError extends MigrateError {
+  override name = 'MigrationFileMissingError';
+  constructor(readonly migrationId: string) {
+    super(
+      MigrateErrorCode.InvalidMigrations,
+      `Migration ${migrationId} is applied but its file is missing, so it cannot be rolled back, and rolling back an earlier one would leave it applied. ` +
+        `Restore its file (deploy the code that contains it), then roll back again; or revert an earlier migration explicitly with the \`migration\` option. Nothing was rolled back.`,
+    );
+  }
+}
+
+/** A rollback found a migration whose `up` failed or was killed part-way: its data is partly written. Nothing was reverted. */
+export class PartialMigrationError extends MigrateError {
+  override name = 'PartialMigrationError';
+  constructor(
+    readonly migrationId: string,
+    readonly status: string,
+  ) {
+    super(
+      MigrateErrorCode.MigrationFailed,
+      `Migration ${migrationId} is partly applied (its last \`up\` is ${status === 'applying' ? 'still marked applying: it was killed, or is running right now' : 'failed'}), ` +
+        `so rolling back another migration would leave its partial data in place. Revert it with \`down\` with \`migration: "${migrationId}"\`, ` +
+        'or finish it by running `up` again. Nothing was rolled back.',
+    );
+  }
+}
+
+/** The migrations a rollback was confirmed for are no longer the last applied (another process ran meanwhile). Nothing was reverted. */
+export class TargetChangedError extends MigrateError {
+  override name = 'TargetChangedError';
+  constructor(
+    readonly expected: readonly string[],
+    readonly actual: readonly string[],
+  ) {
+    super(
+      MigrateErrorCode.InvalidOption,
+      `This rollback was meant for ${expected.join(', ')}, but the last applied ${actual.length > 1 ? 'migrations are' : 'migration is'} now ${actual.join(', ')}: ` +
+        'another process changed the applied migrations meanwhile. Nothing was rolled back; check the status and run `down` again.',
+    );
+  }
+}

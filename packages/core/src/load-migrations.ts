@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MigrationLoadError, MigrationNotFoundError } from './errors.js';
@@ -21,22 +21,43 @@ export interface LoadedMigration {
   readonly module: MigrationModule;
 }
 
-/** `NNN_snake_name.ts` (or .js/.mjs). */
-export const MIGRATION_FILE_PATTERN = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.(ts|js|mjs)$/;
+/** `NNN_snake_name.ts` (or .mts, .cts, .js, .mjs, .cjs). */
+export const MIGRATION_FILE_PATTERN = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.([mc]?[jt]s)$/;
 // Any script whose name starts with a digit is meant as a migration, so a misnamed one is an error, not skipped.
-const CANDIDATE = /^\d.*\.(m?[jt]s)$/;
-const NOT_A_MIGRATION = /(\.d\.ts|\.test\.[mc]?[jt]s|\.spec\.[mc]?[jt]s)$/;
+// Extensions are matched in any case so that `004_x.TS` is rejected rather than silently passed over.
+const CANDIDATE = /^\d.*\.([mc]?[jt]s)$/i;
+const NOT_A_MIGRATION = /(\.d\.[mc]?ts|\.test\.[mc]?[jt]s|\.spec\.[mc]?[jt]s)$/i;
 
-/** Lists a source's migration files in order, rejecting bad names and duplicate numbers. */
+/** Lists a source's migration files in order, rejecting bad names and duplicate numbers. Symbolic links are followed. */
 export async function listMigrationFiles(source: MigrationSource): Promise<Array<{ file: string; name: string; number: number }>> {
   const entries = await readdir(source.directory, { withFileTypes: true });
-  const files = entries
-    .filter((e) => e.isFile() && CANDIDATE.test(e.name) && !NOT_A_MIGRATION.test(e.name))
-    .map((e) => e.name)
-    .sort();
+  const files: string[] = [];
+  for (const e of entries) {
+    if (!CANDIDATE.test(e.name) || NOT_A_MIGRATION.test(e.name)) continue;
+    if (e.isSymbolicLink()) {
+      const target = await stat(path.join(source.directory, e.name)).catch(() => undefined);
+      if (!target) {
+        throw new MigrationLoadError(`Migration file ${path.join(source.directory, e.name)} is a symbolic link to nothing. Point it at an existing file, or remove it.`, e.name);
+      }
+      if (!target.isFile()) {
+        throw new MigrationLoadError(`Migration file ${path.join(source.directory, e.name)} is not a file. Migrations are files named NNN_snake_case_name.ts.`, e.name);
+      }
+    } else if (!e.isFile()) {
+      throw new MigrationLoadError(`Migration file ${path.join(source.directory, e.name)} is not a file. Migrations are files named NNN_snake_case_name.ts.`, e.name);
+    }
+    files.push(e.name);
+  }
+  files.sort();
   const byNumber = new Map<number, string>();
   const listed: Array<{ file: string; name: string; number: number }> = [];
   for (const file of files) {
+    const extension = CANDIDATE.exec(file)?.[1] ?? '';
+    if (extension !== extension.toLowerCase()) {
+      throw new MigrationLoadError(
+        `Migration file ${path.join(source.directory, file)}: its extension must be lower-case (.${extension.toLowerCase()}). Rename it to ${file.slice(0, -extension.length)}${extension.toLowerCase()}.`,
+        file,
+      );
+    }
     const match = MIGRATION_FILE_PATTERN.exec(file);
     if (!match) {
       throw new MigrationLoadError(
@@ -53,7 +74,7 @@ export async function listMigrationFiles(source: MigrationSource): Promise<Array
       );
     }
     byNumber.set(number, file);
-    listed.push({ file, name: file.replace(/\.(ts|js|mjs)$/, ''), number });
+    listed.push({ file, name: file.slice(0, -(extension.length + 1)), number });
   }
   return listed.sort((a, b) => a.number - b.number);
 }
@@ -78,9 +99,7 @@ export async function loadMigrations(sources: readonly MigrationSource[]): Promi
       try {
         imported = (await import(pathToFileURL(filePath).href)) as Record<string, unknown>;
       } catch (error) {
-        throw new MigrationLoadError(`Migration ${filePath} failed to load: ${error instanceof Error ? error.message : String(error)}. Fix the file; nothing has run.`, file, {
-          cause: error,
-        });
+        throw describeLoadFailure(filePath, file, error);
       }
       const module = pickModule(imported);
       if (!module) {
@@ -99,6 +118,21 @@ export async function loadMigrations(sources: readonly MigrationSource[]): Promi
     }
   }
   return loaded;
+}
+
+/** The error for a migration whose `import()` failed: a missing TypeScript loader gets its remedy. */
+export function describeLoadFailure(filePath: string, file: string, error: unknown): MigrationLoadError {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[mc]?ts$/.test(filePath)) {
+    return new MigrationLoadError(
+      `Migration ${filePath} is TypeScript, and this Node.js process has no TypeScript loader. ` +
+        'Install tsx (`npm i -D tsx`) and run with it (`node --import tsx ...`), or compile it to .js. Nothing has run.',
+      file,
+      { cause: error },
+    );
+  }
+  const reason = (error instanceof Error ? error.message : String(error)).trim().replace(/\.+$/, '');
+  return new MigrationLoadError(`Migration ${filePath} failed to load: ${reason}. Fix the file; nothing has run.`, file, { cause: error });
 }
 
 function pickModule(imported: Record<string, unknown>): MigrationModule | undefined {

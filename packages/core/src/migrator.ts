@@ -10,7 +10,9 @@ import {
   MigrateErrorCode,
   MigrationAlreadyAppliedError,
   MigrationFailedError,
+  MigrationFileMissingError,
   MigrationNotAppliedError,
+  MigrationNotFoundError,
   findMigrateError,
   type DriftEntry,
   type LockHolder,
@@ -20,12 +22,13 @@ import { createLogger } from './logger.js';
 import type { Direction, ImpactReport, MigrationContext, MigrationCounts, ProgressEvent } from './migration.js';
 import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
 import type { MigrationSource } from './migration-source.js';
-import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './migration-storage.js';
+import type { HistoryEntry, MigrationRecord, MigrationStatus, StorageRunContext } from './migration-storage.js';
 import { MongoLock } from './mongo-lock.js';
 import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
 import { openMongooseConnection, type MongooseConnection } from './mongoose-connection.js';
 import { checkSameDriver } from './driver-version.js';
 import { redactSecrets } from './redact.js';
+import { confirmRollback, isPartialUp, planRollback } from './resolve-targets.js';
 import { newRunIdentity, type RunIdentity } from './run-identity.js';
 import { ServerClock } from './server-clock.js';
 
@@ -81,12 +84,21 @@ export interface UpOptions {
 }
 
 export interface DownOptions {
-  /** Revert down to and including this migration; `0` reverts all. Default: the last applied one. */
+  /**
+   * Revert down to and including this migration (with every migration applied after it); `0` reverts all.
+   * Default: the last applied one, by recorded finish time.
+   */
   readonly to?: string | 0;
-  /** Revert this many. */
+  /** Revert this many, newest first. */
   readonly step?: number;
   /** Revert only this migration; also restores a partially applied (failed or killed) one. */
   readonly migration?: string;
+  /**
+   * The ids this call was confirmed for, newest first (as `downPlan` returned them). Under the lock it reverts those still
+   * applied if they are still the last applied, nothing if none is, and throws `TargetChangedError` otherwise.
+   * Default: what `down` resolves before taking the lock, re-checked the same way.
+   */
+  readonly expect?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -345,36 +357,67 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
       if (named) return umzug.up({ migrations: [named.id], rerun: RerunBehavior.SKIP });
       if (to) {
-        const stillPending = (await umzug.pending()).map((m) => m.name);
-        return stillPending.includes(to.id) ? umzug.up({ to: to.id }) : [];
+        // Every migration up to `to` that is still pending, even when `to` itself is applied.
+        const stillPending = new Set((await umzug.pending()).map((m) => m.name));
+        const ids = migrations.slice(0, migrations.indexOf(to) + 1).filter((m) => stillPending.has(m.id)).map((m) => m.id);
+        return ids.length > 0 ? umzug.up({ migrations: ids, rerun: RerunBehavior.SKIP }) : [];
       }
       return options.step !== undefined ? umzug.up({ step: options.step }) : umzug.up();
     });
   }
 
-  /** Reverts the last applied migration, or down to `to`, or `step` of them, or one named migration. */
+  /**
+   * Reverts the last applied migration (by recorded finish time), or down to `to`, or `step` of them, or one named migration.
+   * The target is resolved before the lock and re-checked under it: a rollback meant for X reverts X or nothing.
+   */
   async down(options: DownOptions = {}): Promise<RunResult> {
-    const { migrations, named, to, executed } = await this.#targets(options);
-    const records = new Map((this.#storage.lastRead ?? []).map((r) => [r._id, r]));
-    let partial = false;
-    if (named && !executed.has(named.id)) {
-      const record = records.get(named.id);
-      partial = record?.direction === 'up' && (record.status === MigrationStatus.applying || record.status === MigrationStatus.failed);
-      if (!partial) throw new MigrationNotAppliedError(named.id);
-    }
-    if (!named && executed.size === 0) throw new MigrationNotAppliedError(undefined);
-    if (to && !executed.has(to.id)) throw new MigrationNotAppliedError(to.id);
+    const { planned, named, runOrder, executed, migrations } = await this.#planDown(options);
     const drift = computeDrift(migrations, this.#storage.lastRead ?? []).filter((d) => executed.has(d.id));
     if (drift.length > 0) this.logger.warn('rolling back migrations whose files changed since they ran', { drift });
     return this.#underLock('down', options.signal, undefined, async (umzug) => {
-      if (named) return umzug.down({ migrations: [named.id], rerun: partial ? RerunBehavior.ALLOW : RerunBehavior.SKIP });
-      if (options.to === 0) return umzug.down({ to: 0 });
-      if (to) {
-        const stillExecuted = (await umzug.executed()).map((m) => m.name);
-        return stillExecuted.includes(to.id) ? umzug.down({ to: to.id }) : [];
+      const records = await this.#storage.records();
+      if (named) {
+        const record = records.find((r) => r._id === named.id);
+        if (!record || !(isExecuted(record) || isPartialUp(record))) return [];
+        return umzug.down({ migrations: [named.id], rerun: RerunBehavior.ALLOW });
       }
-      return umzug.down({ step: options.step ?? 1 });
+      const ids = confirmRollback(planned, records, runOrder);
+      return ids.length > 0 ? umzug.down({ migrations: ids, rerun: RerunBehavior.ALLOW }) : [];
     });
+  }
+
+  /**
+   * The ids `down(options)` would revert now, newest first, read without the lock. Pass them as `expect` to revert
+   * exactly those (for example after asking for confirmation).
+   */
+  async downPlan(options: Omit<DownOptions, 'expect' | 'signal'> = {}): Promise<string[]> {
+    return [...(await this.#planDown(options)).planned];
+  }
+
+  /** Resolves a rollback's targets from the records (one round trip); throws when it cannot be done exactly. */
+  async #planDown(options: DownOptions) {
+    const { migrations, named, to, executed } = await this.#targets(options);
+    const records = this.#storage.lastRead ?? [];
+    const runOrder = migrations.map((m) => m.id);
+    let planned: readonly string[];
+    if (named) {
+      const record = records.find((r) => r._id === named.id);
+      if (!executed.has(named.id) && !(record && isPartialUp(record))) throw new MigrationNotAppliedError(named.id);
+      if (options.expect && (options.expect.length !== 1 || options.expect[0] !== named.id)) {
+        throw new InvalidOptionError(`Options migration and expect disagree: expect must be ["${named.id}"] (got ${JSON.stringify(options.expect)}).`);
+      }
+      planned = [named.id];
+    } else if (options.expect) {
+      for (const id of options.expect) {
+        if (runOrder.includes(id)) continue;
+        if (records.some((r) => r._id === id)) throw new MigrationFileMissingError(id);
+        throw new MigrationNotFoundError(id, runOrder);
+      }
+      planned = options.expect;
+    } else {
+      planned = planRollback(records, runOrder, { ...(options.to === 0 ? { to: 0 } : {}), ...(to ? { toId: to.id } : {}), ...(options.step !== undefined ? { step: options.step } : {}) });
+    }
+    return { planned, named, runOrder, executed, migrations };
   }
 
   /** Finished runs and rollbacks, newest first. */

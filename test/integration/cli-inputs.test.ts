@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Db } from 'mongodb';
+import { ExitCode } from '@mongrate/cli';
+import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
+import { collectionHash } from '../support/collection-hash.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { FIXTURES } from '../support/migrator.js';
+import { REPO_ROOT } from '../support/server.js';
+import { finished, type Finished } from '../support/spawn-ts.js';
+
+const BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'migrate.js');
+/** Bounds a hang (the defect some of these reproduce); it times nothing. */
+const HANG_BOUND_MS = 45_000;
+
+/** Runs the real `migrate` binary; a run that hangs is stopped and reported as such. */
+async function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Finished & { hung: boolean }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    child.kill('SIGTERM');
+  }, HANG_BOUND_MS);
+  try {
+    return { ...(await finished(child)), hung };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function snapshot(db: Db): Promise<Record<string, string>> {
+  const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
+  return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await collectionHash(db.collection(n))] as const)));
+}
+
+/** Inputs that must fail loudly (issue 15): a clear message naming the problem and the remedy, exit 2, nothing written. */
+describe('migrate CLI: bad inputs fail loudly', () => {
+  let t: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  beforeEach(async () => {
+    t = await openTestDatabase(import.meta.filename);
+    env = { MONGODB_URI: t.uri };
+  });
+  afterEach(async () => {
+    await t.drop();
+  });
+
+  const unreachable = 'mongodb://127.0.0.1:9/x';
+  it.each([
+    ['--connect-timeout abc', ['status', '--connect-timeout', 'abc'], /--connect-timeout must be a positive whole number of milliseconds \(got abc\)/],
+    ['--connect-timeout 0', ['status', '--connect-timeout', '0'], /--connect-timeout must be a positive whole number of milliseconds \(got 0\)/],
+    ['--connect-timeout abc, unreachable', ['status', '--uri', unreachable, '--connect-timeout', 'abc'], /--connect-timeout must be/],
+    ['--connect-timeout -5, unreachable', ['status', '--uri', unreachable, '--connect-timeout', '-5'], /--connect-timeout must be/],
+    ['--lease 0', ['up', '--lease', '0'], /--lease must be a whole number of seconds, at least 1 \(got 0\)/],
+    ['--lease abc', ['up', '--lease', 'abc'], /--lease must be a whole number of seconds, at least 1 \(got abc\)/],
+    ['--lock-timeout abc', ['up', '--lock-timeout', 'abc'], /--lock-timeout must be a whole number of seconds, 0 or more \(got abc\)/],
+    ['--batch-size abc', ['up', '--batch-size', 'abc'], /--batch-size must be a whole number from 1 to 100000 \(got abc\)/],
+    ['--batch-size 200000', ['up', '--batch-size', '200000'], /--batch-size must be a whole number from 1 to 100000 \(got 200000\)/],
+    ['--step abc', ['down', '--yes', '--step', 'abc'], /--step must be a positive whole number \(got abc\)/],
+    ['--limit abc', ['history', '--limit', 'abc'], /--limit must be a positive whole number \(got abc\)/],
+    ['--top -1', ['preview', '--top', '-1'], /--top must be a whole number, 0 or more \(got -1\)/],
+    ['a migrations file instead of a folder', ['status', '--migrations', path.join(FIXTURES, 'basic', '001_create_users.ts')], /--migrations .*001_create_users\.ts is a file, not a folder: pass the folder that holds the migrations/],
+  ])('rejects %s with exit 2, a clear message, and no writes', async (_label, args, message) => {
+    await seedSampleData(t.db, { tokens: 200, seed: 3 });
+    const before = await snapshot(t.db);
+    const result = await run(args, env);
+    expect(result.hung).toBe(false);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^Error: /);
+    expect(result.stderr).not.toMatch(/Unhandled|ERR_UNHANDLED_ERROR|\n\s+at /);
+    expect(result.code).toBe(ExitCode.badInput);
+    expect(await snapshot(t.db)).toEqual(before);
+  });
+
+  it.each([
+    ['--uri', (uri: string) => ['status', '--uri', uri], {}],
+    ['MONGODB_URI', () => ['status'], undefined],
+  ])('refuses a connection string with no database (%s), naming the remedy', async (_label, args, override) => {
+    const base = new URL(t.uri);
+    const noDb = `mongodb://${base.host}/?appName=x`;
+    const result = await run(args(noDb), override ?? { MONGODB_URI: noDb });
+    expect(result.code).toBe(ExitCode.badInput);
+    expect(result.stderr).toMatch(/names no database.*mongodb:\/\/host\[:port\]\/database/);
+    expect(await t.client.db('test').listCollections().toArray()).toEqual([]);
+  });
+
+  it('an InvalidOptionError raised inside a migration after it wrote exits 1 (a failed run), not 2 (bad input, nothing written)', async () => {
+    const result = await run(['up', '--migrations', path.join(FIXTURES, 'throws-invalid')], env);
+    expect(await t.db.collection('probe').countDocuments()).toBe(1);
+    expect(await t.db.collection('migrations').findOne({})).toMatchObject({ status: 'failed', direction: 'up' });
+    expect(result.code).toBe(ExitCode.failed);
+    expect(result.stderr).toContain('limit must be a positive whole number (got -1)');
+    expect(result.stderr).not.toMatch(/\.\.(\s|$)/);
+  });
+
+  it.each([
+    ['no command', []],
+    ['a failing migration whose message ends in a full stop', ['up', '--migrations', path.join(FIXTURES, 'throws-invalid')]],
+    ['an unknown option', ['status', '--frobnicate']],
+  ])('no message ends in a doubled full stop: %s', async (_label, args) => {
+    const result = await run(args, env);
+    expect(result.code).not.toBe(ExitCode.success);
+    expect(result.stderr).toMatch(/^Error: /);
+    expect(result.stderr).not.toMatch(/[^.]\.\.(\s|$)/);
+  });
+
+  it('preview counts string total_amounts in "Sats affected" and reports the rows it could not sum', async () => {
+    await seedSampleData(t.db, { tokens: 600, users: 6, seed: 9 });
+    const tokens = t.db.collection(CASHU_TOKEN_COLLECTION);
+    const extra = [
+      { total_amount: '1500' },
+      { total_amount: '250' },
+      { total_amount: 'abc' },
+      { total_amount: true },
+    ].map((x, i) => ({ ...x, transaction_id: `tx-odd-${i}`, transaction_type: 'melted', status: 'unspent', npub: 'npub1odd', mint_url: 'https://mint.example', createdAt: new Date() }));
+    await tokens.insertMany(extra);
+    let expected = 0;
+    let unsummable = 0;
+    for await (const doc of tokens.find({ transaction_type: 'melted', status: 'unspent' })) {
+      const v: unknown = doc.total_amount;
+      if (v === undefined || v === null) continue;
+      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+      if (Number.isFinite(n)) expected += n;
+      else unsummable++;
+    }
+    expect(unsummable).toBe(2);
+    const before = await snapshot(t.db);
+    const result = await run(['preview', '--json'], env);
+    expect(result.code).toBe(ExitCode.success);
+    const [preview] = (JSON.parse(result.stdout) as { result: Array<{ report: { data: { sats: number; unsummable: number }; metrics: Array<{ label: string; value: number }> } }> }).result;
+    expect(preview?.report.data.sats).toBe(expected);
+    expect(preview?.report.data.unsummable).toBe(unsummable);
+    expect(preview?.report.metrics).toContainEqual({ label: 'Sats affected', value: expected });
+    expect(preview?.report.metrics).toContainEqual({ label: 'Tokens whose amount could not be summed', value: unsummable });
+    const text = await run(['preview'], env);
+    expect(text.stdout).toMatch(/Tokens whose amount could not be summed\s+2/);
+    expect(await snapshot(t.db)).toEqual(before);
+  });
+
+  it('the binary rejects a wrong-case extension, naming the file and the remedy', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mongrate-cli-inputs-'));
+    try {
+      await writeFile(path.join(dir, '004_x.TS'), 'export const up = async () => undefined;\nexport const down = async () => undefined;\n');
+      const result = await run(['status', '--migrations', dir], env);
+      expect(result.code).toBe(ExitCode.badInput);
+      expect(result.stderr).toMatch(/004_x\.TS.*extension must be lower-case/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
