@@ -211,6 +211,43 @@ describe('toolkit exactness: down restores exactly what up overwrote', () => {
     expect(await collectionHash(tokens)).toBe(original);
   });
 
+  it('an app change to a backed-up field that up does not write, between the read and the update, survives up and down', async () => {
+    const seed = await rawDocs();
+    let victim: ObjectId | undefined;
+    const appWrites = interceptDb(t.db, [
+      {
+        collection: BACKUPS,
+        method: 'insertMany',
+        after: async (call) => {
+          if (call !== 1) return;
+          [victim] = await inFlight(1);
+          await tokens.updateOne({ _id: victim }, { $set: { note: 'written by the app' } });
+        },
+      },
+    ]);
+    const up = await backupAndUpdate(ctx({ db: appWrites }), options({ fields: ['status', 'spent_at', 'note'] }));
+    if (!victim) throw new Error('the hook did not run');
+    expect(up).toMatchObject({ remaining: 0, backedUp: 35 });
+    expect((await t.db.collection(BACKUPS).findOne({ docId: victim }))?.before).toMatchObject({ note: 'written by the app' });
+    expect(await down()).toMatchObject({ restored: 35, conflicts: 0 });
+    expect(await tokens.findOne({ _id: victim })).toMatchObject({ status: 'unspent', note: 'written by the app' });
+    await expectSeedExcept(seed, [victim]);
+  });
+
+  it('a run stopped by its signal after a batch’s backups, then an app write, then a rerun: down restores the app’s value', async () => {
+    const store: CheckpointStore = { value: undefined };
+    const stop = new AbortController();
+    const stopAfterBackups = interceptDb(t.db, [{ collection: BACKUPS, method: 'insertMany', after: () => stop.abort() }]);
+    await expect(backupAndUpdate(ctx({ checkpoint: store, db: stopAfterBackups, signal: stop.signal }), options())).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    const [victim] = await inFlight(1);
+    if (!victim) throw new Error('no backup was written before the stop');
+    await tokens.updateOne({ _id: victim }, { $set: { spent_at: APP_DATE } });
+    const seed = await rawDocs();
+    expect(await backupAndUpdate(ctx({ checkpoint: store }), options())).toMatchObject({ remaining: 0, backedUp: 35 });
+    expect(await down()).toMatchObject({ restored: 35, conflicts: 0 });
+    await expectSeedExcept(seed, []);
+  });
+
   it('a backup orphaned by an app write plus a crash before it is dropped is never written by down', async () => {
     const seed = await rawDocs();
     const store: CheckpointStore = { value: undefined };

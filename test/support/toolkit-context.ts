@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
 import { createLogger, type MigrationContext } from '@mongrate/core';
+import { withConnection } from '../../packages/core/src/mongoose-connection.js';
 
 /** What a checkpoint holds between attempts, as the migrator's record does: `load` sees the previous attempt's last save. */
 export interface CheckpointStore {
@@ -24,12 +25,9 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
   const store = options.checkpoint ?? { value: undefined };
   const atStart = store.value;
   const runAt = options.runAt ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  return {
+  return withConnection<Omit<MigrationContext, 'connection'>>({
     client,
     db: options.db ?? db,
-    get connection(): never {
-      throw new Error('toolkit tests run without a Mongoose connection');
-    },
     logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error' }),
     migration: {
       id: options.id ?? 'test/001_toolkit',
@@ -48,7 +46,7 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
       },
     },
     progress: () => undefined,
-  };
+  }, 'toolkit tests run without a Mongoose connection');
 }
 
 /** Runs `hook` after a method of one collection resolves (or fails); the hook may throw to stand in for a crash. */

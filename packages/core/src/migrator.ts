@@ -19,13 +19,13 @@ import {
 } from './errors.js';
 import { findMigration, loadMigrations, type LoadedMigration } from './load-migrations.js';
 import { createLogger } from './logger.js';
-import type { Direction, ImpactReport, MigrationContext, MigrationCounts, ProgressEvent } from './migration.js';
+import type { Direction, ImpactReport, MigrationContext, PreviewContext, MigrationCounts, ProgressEvent } from './migration.js';
 import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
 import type { MigrationSource } from './migration-source.js';
 import type { HistoryEntry, MigrationRecord, MigrationStatus, StorageRunContext } from './migration-storage.js';
 import { MongoLock } from './mongo-lock.js';
 import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
-import { openMongooseConnection, type MongooseConnection } from './mongoose-connection.js';
+import { openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
 import { checkSameDriver } from './driver-version.js';
 import { redactSecrets } from './redact.js';
 import { confirmRollback, isPartialUp, planRollback } from './resolve-targets.js';
@@ -312,12 +312,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         results.push({ id: m.id, state, note: 'this migration has no preview' });
       } else {
         const connection = await this.#mongoose();
-        const report = await m.module.preview({
+        const report = await m.module.preview(withConnection<Omit<PreviewContext, 'connection'>>({
           client: this.#client,
           db: this.db,
-          get connection() {
-            return requireConnection(connection);
-          },
           logger: this.logger.child({ migration: m.id }),
           migration: { id: m.id },
           batchSize: this.#batchSize,
@@ -328,7 +325,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
               .filter((h) => h.direction === 'up' && h.outcome === 'applied')
               .map((h) => h.counts?.docsPerSecond)
               .filter((v): v is number => typeof v === 'number' && v > 0),
-        });
+        }, connection));
         results.push({ id: m.id, state, report });
       }
     }
@@ -529,12 +526,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     });
     if (record.checkpoint !== undefined) this.logger.info('resuming from checkpoint', { migration: m.id, direction });
     const connection = await this.#mongoose();
-    const ctx: MigrationContext = {
+    const ctx: MigrationContext = withConnection<Omit<MigrationContext, 'connection'>>({
       client: this.#client,
       db: this.db,
-      get connection() {
-        return requireConnection(connection);
-      },
       logger: this.logger.child({ migration: m.id }),
       migration: { id: m.id, direction, runId: this.#identity.runId, startedAt: record.startedAt, runAt: record.runAt },
       batchSize: this.#batchSize,
@@ -545,7 +539,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         save: (value: unknown) => this.#storage.saveCheckpoint(m.id, run.lease.fence, value),
       },
       progress: (event) => this.emit('progress', { ...event, migrationId: m.id }),
-    };
+    }, connection);
     try {
       const counts = await m.module[direction](ctx);
       run.counts.set(m.id, counts ?? undefined);
@@ -584,11 +578,6 @@ function clientOf(options: MigratorOptions): MongoClient {
   }
   if (!options.client) throw new InvalidOptionError('The Migrator needs a connected `client` (MongoClient) or a Mongoose `connection`.');
   return options.client;
-}
-
-function requireConnection(connection: MongooseConnection | string): MongooseConnection {
-  if (typeof connection === 'string') throw new InvalidOptionError(`ctx.connection is not available: ${connection}.`);
-  return connection;
 }
 
 function exclusive(options: object, keys: readonly string[]): void {

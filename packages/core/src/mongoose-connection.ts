@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MongoClient } from 'mongodb';
 import { messageOf } from './driver-errors.js';
+import { InvalidOptionError } from './errors.js';
 
 /**
  * The part of a Mongoose `Connection` (Mongoose 8 or 9) that this package uses. Typed by shape, so that core needs
@@ -53,4 +54,18 @@ export async function openMongooseConnection(client: MongoClient, dbName: string
     // Mongoose 8 accepts only a client of its own driver copy.
     return `mongoose could not use the migrator's client (${messageOf(error)}); pass your own \`connection\` to the Migrator`;
   }
+}
+
+/**
+ * Adds `connection` to a migration context as a non-enumerable getter: reading it gives the connection or throws
+ * `InvalidOptionError` saying why there is none; spreading the context (`{ ...ctx }`) neither copies nor reads it.
+ */
+export function withConnection<T extends object>(context: T, connection: MongooseConnection | string): T & { readonly connection: MongooseConnection } {
+  return Object.defineProperty(context, 'connection', {
+    enumerable: false,
+    get: () => {
+      if (typeof connection === 'string') throw new InvalidOptionError(`ctx.connection is not available: ${connection}.`);
+      return connection;
+    },
+  }) as T & { readonly connection: MongooseConnection };
 }
