@@ -2,6 +2,7 @@
  * Lightning payments (melts) left their tokens at `status: 'unspent'`, so balances counted sats already paid out.
  * `up` backs up `status` and `spent_at` of exactly those tokens, then marks them spent at the migration's time.
  * `down` restores the previous values of every token still as `up` left it; tokens changed since are reported.
+ * Every step goes through the app's `CashuToken` model, bound to the migration's Mongoose connection (`ctx.connection`).
  */
 import {
   ValidationFailedError,
@@ -13,7 +14,8 @@ import {
   type MigrationCounts,
   type PreviewContext,
 } from '@mongrate/core';
-import { CASHU_TOKEN_COLLECTION, TokenStatus, TransactionType } from '@nctool/cashu-models';
+import { TokenStatus, TransactionType, cashuModels } from '@nctool/cashu-models';
+import type { Connection } from 'mongoose';
 
 export const description = "Mark melted tokens stuck at status 'unspent' as spent (they inflate balances).";
 
@@ -32,6 +34,9 @@ const SATS = {
   },
 };
 
+/** nctool's CashuToken model on this migration's connection (the same client and database as `ctx.db`). */
+const tokenModel = (ctx: MigrationContext | PreviewContext) => cashuModels(ctx.connection as Connection).CashuToken;
+
 interface UserImpact {
   readonly npub: string;
   readonly tokens: number;
@@ -39,10 +44,10 @@ interface UserImpact {
 }
 
 export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
-  const tokens = ctx.db.collection(CASHU_TOKEN_COLLECTION);
+  const CashuToken = tokenModel(ctx);
   // One $group over the melted tokens, by user and by whether they are targets; documents are never loaded.
   // Amounts stored as numeric strings are counted too; any other amount cannot be summed and is counted apart.
-  const groups = tokens.aggregate<{ _id: { npub: string | null; target: boolean }; tokens: number; sats: number; unsummable: number }>([
+  const groups = CashuToken.aggregate<{ _id: { npub: string | null; target: boolean }; tokens: number; sats: number; unsummable: number }>([
     { $match: { transaction_type: TransactionType.melted } },
     {
       $group: {
@@ -52,7 +57,7 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
         unsummable: { $sum: { $cond: [{ $eq: [SATS, null] }, 1, 0] } },
       },
     },
-  ]);
+  ]).cursor();
   let meltedTotal = 0;
   let targets = 0;
   let sats = 0;
@@ -68,10 +73,11 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
     users++;
     insertTop(top, { npub: g._id.npub ?? '(none)', tokens: g.tokens, sats: g.sats }, ctx.top);
   }
-  const samples = await tokens
-    .find(TARGETS, { projection: { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 }, sort: { createdAt: 1, _id: 1 }, limit: ctx.samples })
-    .toArray();
-  const estimate = await estimateBackupAndUpdate(ctx, { collection: CASHU_TOKEN_COLLECTION, filter: TARGETS, targets, fields: FIELDS });
+  const samples = await CashuToken.find(TARGETS, { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 })
+    .sort({ createdAt: 1, _id: 1 })
+    .limit(ctx.samples)
+    .lean();
+  const estimate = await estimateBackupAndUpdate(ctx, { model: CashuToken, filter: TARGETS, targets, fields: FIELDS });
   return {
     title: 'Fix melted token status',
     metrics: [
@@ -120,7 +126,7 @@ function insertTop(top: UserImpact[], user: UserImpact, limit: number): void {
 
 export async function up(ctx: MigrationContext): Promise<MigrationCounts> {
   const result = await backupAndUpdate(ctx, {
-    collection: CASHU_TOKEN_COLLECTION,
+    model: tokenModel(ctx),
     filter: TARGETS,
     fields: FIELDS,
     set: { status: TokenStatus.spent, spent_at: ctx.migration.runAt },
@@ -141,7 +147,7 @@ export async function up(ctx: MigrationContext): Promise<MigrationCounts> {
 }
 
 export async function down(ctx: MigrationContext): Promise<MigrationCounts> {
-  const result = await restoreBackups(ctx, { collection: CASHU_TOKEN_COLLECTION });
+  const result = await restoreBackups(ctx, { model: tokenModel(ctx) });
   if (result.conflicts > 0) {
     ctx.logger.warn('some tokens changed after the migration and were left as they are', {
       conflicts: result.conflicts,

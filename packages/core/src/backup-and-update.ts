@@ -18,14 +18,13 @@ import {
   writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
+import { targetCollection, type ToolkitTarget } from './toolkit-target.js';
 import { InterruptedError, InvalidOptionError } from './errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from './migration.js';
 import { claimStep, loadStep, saveStep, stepKey } from './toolkit-checkpoint.js';
 
-export interface BackupAndUpdateOptions {
-  /** The collection to migrate. */
-  readonly collection: string;
+export interface BackupAndUpdateOptions extends ToolkitTarget {
   /** Which documents to change; re-checked on every write, so a document that stops matching is left alone. */
   readonly filter: Filter<Document>;
   /** Top-level fields whose before-values are backed up. Must include every key of `set`. */
@@ -80,17 +79,18 @@ interface UpdateCheckpoint {
  * twice. The lease is checked before each write; a lost lease stops the run.
  */
 export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndUpdateOptions): Promise<BackupAndUpdateResult> {
+  const collection = targetCollection(options);
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
   checkFields(options.fields, options.set);
   checkSelfExcluding(options.filter, options.set);
   checkStep(options.step);
-  const key = stepKey('backup-and-update', options.collection, options.step);
-  claimStep(ctx.checkpoint, key, options.collection, options.step);
+  const key = stepKey('backup-and-update', collection, options.step);
+  claimStep(ctx.checkpoint, key, collection, options.step);
   const started = performance.now();
-  const target = ctx.db.collection(options.collection);
+  const target = ctx.db.collection(collection);
   const backups = ctx.db.collection<BackupDocument>(options.backupCollection ?? DEFAULT_BACKUP_COLLECTION);
-  const prefix = backupPrefix(ctx.migration.id, options.collection, options.step);
+  const prefix = backupPrefix(ctx.migration.id, collection, options.step);
   const projection = Object.fromEntries(options.fields.map((f) => [f, 1]));
   const written = asStored(options.set);
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
@@ -114,7 +114,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
       return {
         _id: backupId(prefix, doc._id),
         migration: ctx.migration.id,
-        collection: options.collection,
+        collection,
         ...(options.step === undefined ? {} : { step: options.step }),
         docId: doc._id,
         before,

@@ -1,6 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Document, Filter } from 'mongodb';
 import type { ImpactReport, PreviewContext } from './migration.js';
+import { targetCollection, type ToolkitTarget } from './toolkit-target.js';
+
+/** What `estimateBackupAndUpdate` needs: the same target, filter and fields as the `backupAndUpdate` call, and the number of targets. */
+export interface EstimateOptions extends ToolkitTarget {
+  readonly filter: Filter<Document>;
+  readonly targets: number;
+  readonly fields: readonly string[];
+}
 
 /**
  * Estimates how long `backupAndUpdate` will take for `targets` documents, from measured throughput:
@@ -9,8 +17,9 @@ import type { ImpactReport, PreviewContext } from './migration.js';
  */
 export async function estimateBackupAndUpdate(
   ctx: PreviewContext,
-  options: { readonly collection: string; readonly filter: Filter<Document>; readonly targets: number; readonly fields: readonly string[] },
+  options: EstimateOptions,
 ): Promise<NonNullable<ImpactReport['estimate']>> {
+  const collection = targetCollection(options);
   if (options.targets === 0) return { seconds: 0, basis: 'nothing to migrate' };
   const history = await ctx.measuredThroughput();
   if (history.length > 0) {
@@ -20,7 +29,7 @@ export async function estimateBackupAndUpdate(
   }
   const started = performance.now();
   const page = await ctx.db
-    .collection(options.collection)
+    .collection(collection)
     .find(options.filter, { projection: Object.fromEntries(options.fields.map((f) => [f, 1])), sort: { _id: 1 }, limit: ctx.batchSize })
     .toArray();
   const readMs = performance.now() - started;

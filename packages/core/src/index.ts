@@ -19,4 +19,5 @@ export * from './backup-and-update.js';
 export * from './restore-backups.js';
 export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './backup-document.js';
 export * from './estimate-duration.js';
+export type { MongooseModelLike, ToolkitTarget } from './toolkit-target.js';
 export * from './create-migration.js';

@@ -30,16 +30,24 @@ function readPackageJson(directory: string): PackageJson | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as PackageJson;
 }
 
+/** The package.json of the folder, or of its parent when that one is a plugin (a built plugin keeps its files in `dist/`). */
+function pluginManifestOf(dir: string): PackageJson | undefined {
+  const own = readPackageJson(dir);
+  if (own) return own;
+  const parent = readPackageJson(path.dirname(dir));
+  return parent?.mongrate ? parent : undefined;
+}
+
 /**
  * A folder source. Its namespace is, in order: `options.namespace`, the `mongrate.namespace` of a package.json
- * in the folder, the folder's name. So a plugin gets the same ids whether it is named by folder or by package.
+ * in the folder (or in its parent, for a plugin built into a subfolder), the folder's name. So a plugin gets the same ids whether it is named by folder or by package.
  */
 export function folderSource(directory: string, options: { readonly namespace?: string; readonly version?: string } = {}): MigrationSource {
   const dir = path.resolve(directory);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new InvalidOptionError(`Migrations folder ${dir} does not exist. Pass an existing folder or an installed plugin package.`);
   }
-  const pkg = readPackageJson(dir);
+  const pkg = pluginManifestOf(dir);
   const namespace = options.namespace ?? pkg?.mongrate?.namespace ?? path.basename(dir);
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(namespace)) {
     throw new InvalidOptionError(`Migration namespace "${namespace}" (of ${dir}) must be letters, digits, '.', '_' or '-'.`);

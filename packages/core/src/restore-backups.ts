@@ -13,6 +13,7 @@ import {
   writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
+import { targetCollection, type ToolkitTarget } from './toolkit-target.js';
 import { InterruptedError } from './errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from './migration.js';
@@ -22,9 +23,7 @@ import { loadStep, saveStep, stepKey } from './toolkit-checkpoint.js';
 /** How many conflicting documents a restore result lists (all are kept in the backup collection). */
 export const MAX_LISTED_CONFLICTS = 100;
 
-export interface RestoreBackupsOptions {
-  /** The collection whose backups to restore. */
-  readonly collection: string;
+export interface RestoreBackupsOptions extends ToolkitTarget {
   /** Default: the migrator's `batchSize` (`DEFAULT_BATCH_SIZE`, 1000). */
   readonly batchSize?: number;
   /** Default `DEFAULT_BACKUP_COLLECTION` (`migration_backups`). */
@@ -70,14 +69,15 @@ interface RestoreCheckpoint {
  * `up`. Conflicts are reported and never overwritten; their backups are kept under a `conflict|` id.
  */
 export async function restoreBackups(ctx: MigrationContext, options: RestoreBackupsOptions): Promise<RestoreBackupsResult> {
+  const collection = targetCollection(options);
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
   checkStep(options.step);
   const started = performance.now();
-  const target = ctx.db.collection(options.collection);
+  const target = ctx.db.collection(collection);
   const backups = ctx.db.collection<BackupDocument>(options.backupCollection ?? DEFAULT_BACKUP_COLLECTION);
-  const range = backupRange(backupPrefix(ctx.migration.id, options.collection, options.step));
-  const key = stepKey('restore-backups', options.collection, options.step);
+  const range = backupRange(backupPrefix(ctx.migration.id, collection, options.step));
+  const key = stepKey('restore-backups', collection, options.step);
   const saved = loadStep<RestoreCheckpoint>(ctx.checkpoint, key, 'restore-backups');
   const resumed = saved !== undefined;
   let state: RestoreCheckpoint = saved ?? { kind: 'restore-backups', restored: 0, alreadyRestored: 0, conflicts: 0, batches: 0 };
