@@ -59,8 +59,9 @@ describe('migrate CLI (real binary, real server)', () => {
     expect(upJson.ok).toBe(true);
     expect(upJson.result.migrations[0]).toMatchObject({ id: ID, counts: { flipped: targets } });
 
+    // Up to date is success for a deploy script (issue 17: exit 0, like migrate-mongo, umzug, Flyway).
     const again = await run(['up'], env);
-    expect(again.code).toBe(ExitCode.nothingToDo);
+    expect(again.code).toBe(ExitCode.success);
     expect(again.stdout).toContain('Nothing to migrate');
 
     const named = await run(['up', '004'], env);
@@ -249,5 +250,40 @@ describe('migrate CLI (real binary, real server)', () => {
     expect(byPackage.code).toBe(ExitCode.success);
     expect(byPackage.stdout).toContain(ID);
     expect(NCTOOL_MIGRATIONS).toContain('migrations');
+  });
+
+  describe('the contract for deploy scripts', () => {
+    const BASIC = path.join(FIXTURES, 'basic');
+
+    it('three concurrent `up`s all exit 0, each migration runs once, and a later `up` exits 0 saying it is up to date', async () => {
+      const runs = await Promise.all([1, 2, 3].map(() => run(['up', '--json', '--migrations', BASIC, '--lease', '5'], env)));
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+      const results = runs.map((r) => JSON.parse(r.stdout) as { ok: boolean; result: { nothingToDo: boolean; migrations: Array<{ id: string }> } });
+      expect(results.every((r) => r.ok)).toBe(true);
+      expect(results.flatMap((r) => r.result.migrations.map((m) => m.id)).sort()).toEqual(['basic/001_create_users', 'basic/002_add_wallets', 'basic/003_backfill_units']);
+      const probes = await t.db.collection('probe').aggregate<{ _id: string; n: number }>([{ $group: { _id: '$migration', n: { $sum: 1 } } }]).toArray();
+      expect(probes.map((p) => p.n)).toEqual([1, 1, 1]);
+      const again = await run(['up', '--json', '--migrations', BASIC], env);
+      expect(again.code).toBe(ExitCode.success);
+      expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, result: { nothingToDo: true, migrations: [] } });
+      expect((await run(['up', '--migrations', BASIC], env)).stdout).toContain('Nothing to migrate: the database is up to date.');
+    });
+
+    it('`up <id>` of an applied migration stays an error with its remedy', async () => {
+      expect((await run(['up', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
+      const named = await run(['up', '001', '--migrations', BASIC], env);
+      expect(named.code).toBe(ExitCode.badInput);
+      expect(named.stderr).toMatch(/already/i);
+    });
+
+    it('`status --fail-on-pending` (alias --check) exits 7 while migrations are pending, 0 once none are', async () => {
+      const pending = await run(['status', '--fail-on-pending', '--migrations', BASIC], env);
+      expect(pending.code).toBe(ExitCode.pending);
+      expect(pending.stdout).toContain('pending');
+      expect((await run(['status', '--check', '--migrations', BASIC], env)).code).toBe(ExitCode.pending);
+      expect((await run(['status', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
+      expect((await run(['up', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
+      expect((await run(['status', '--fail-on-pending', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
+    });
   });
 });

@@ -150,10 +150,13 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
     .command(
       'status',
       'Show each migration with its state, when, duration and counts',
-      (y: Argv) => y,
-      withMigrator(async (m) => {
+      (y: Argv) =>
+        y.option('fail-on-pending', { alias: 'check', type: 'boolean', default: false, describe: `Exit ${ExitCode.pending} when migrations are pending (for CI)` }),
+      withMigrator(async (m, a) => {
+        const args = a as GlobalArgs & { 'fail-on-pending': boolean };
         const report = await m.status();
-        return { exitCode: report.drift.length ? ExitCode.drift : ExitCode.success, json: report, text: renderStatus(report) };
+        const exitCode = report.drift.length ? ExitCode.drift : args['fail-on-pending'] && report.pending > 0 ? ExitCode.pending : ExitCode.success;
+        return { exitCode, json: report, text: renderStatus(report) };
       }),
     )
     .command(
@@ -178,7 +181,8 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
             }),
           ),
         );
-        return { exitCode: result.nothingToDo ? ExitCode.nothingToDo : ExitCode.success, json: result, text: renderRun(result) };
+        // Nothing pending, or another process applied it while this one waited: the database is where the deploy wants it.
+        return { exitCode: ExitCode.success, json: result, text: renderRun(result) };
       }),
     )
     .command(

@@ -13,10 +13,12 @@ export const ExitCode = {
   locked: 3,
   /** Applied migrations changed since they ran (see `verify`). */
   drift: 4,
-  /** Nothing to do: nothing pending for `up`/`preview`, nothing applied for `down`. */
+  /** Nothing to do where that is worth a look: nothing pending for `preview`, nothing applied for `down`, no lock for `unlock`. (`up` with nothing pending succeeds: 0.) */
   nothingToDo: 5,
   /** The database could not be reached within the connect timeout. */
   unreachable: 6,
+  /** `status --fail-on-pending` (`--check`): migrations are pending. */
+  pending: 7,
   /** Stopped by SIGINT/SIGTERM at a batch boundary; rerun to resume. */
   interrupted: 130,
 } as const;

@@ -31,7 +31,12 @@ export function renderPreview(results: readonly PreviewResult[]): string {
 }
 
 export function renderRun(result: RunResult): string {
-  if (result.nothingToDo) return result.direction === 'up' ? 'Nothing to migrate: the database is up to date.' : 'Nothing to roll back.';
+  if (result.nothingToDo) {
+    if (result.direction === 'down') return 'Nothing to roll back.';
+    return result.doneByAnother
+      ? 'Nothing left to migrate: another process applied the pending migrations while this one waited for the lock.'
+      : 'Nothing to migrate: the database is up to date.';
+  }
   const verb = result.direction === 'up' ? 'Applied' : 'Rolled back';
   const lines = result.migrations.map((m) => {
     const c = m.counts ?? {};

@@ -170,7 +170,8 @@ export class MigrationFailedError extends MigrateError {
     readonly direction: 'up' | 'down',
     cause: unknown,
   ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    // The cause's own full stop would double ours.
+    const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/(?<!\.)\.$/, '');
     super(
       MigrateErrorCode.MigrationFailed,
       `Migration ${migrationId} (${direction}) failed: ${reason}. Its state and progress are recorded; fix the cause and run \`migrate ${direction}\` again to resume.`,

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
-import { MigrationError, RerunBehavior, Umzug, type RunnableMigration } from 'umzug';
+import type { MigrationError, RunnableMigration, Umzug } from 'umzug';
 import type { Logger } from 'winston';
 import {
   ChecksumDriftError,
@@ -107,6 +107,8 @@ export interface RunResult {
   readonly migrations: ReadonlyArray<{ readonly id: string; readonly counts?: MigrationCounts; readonly durationMs: number }>;
   /** True when nothing was eligible (no lock was needed or, after waiting, another process had done it). */
   readonly nothingToDo: boolean;
+  /** Set when this call waited for the lock and the holder did the work meanwhile. */
+  readonly doneByAnother?: true;
 }
 
 /** One migration as `status` shows it. */
@@ -289,12 +291,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Ids of pending migrations, in run order. */
   async pending(): Promise<string[]> {
-    return (await this.#umzug(undefined).pending()).map((m) => m.name);
+    return (await (await this.#umzug(undefined)).pending()).map((m) => m.name);
   }
 
   /** Ids of applied migrations, in run order. */
   async executed(): Promise<string[]> {
-    return (await this.#umzug(undefined).executed()).map((m) => m.name);
+    return (await (await this.#umzug(undefined)).executed()).map((m) => m.name);
   }
 
   /** Impact reports of pending migrations (or of one), computed without writing and without the lock. */
@@ -352,12 +354,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       return eligible.some((m) => !now.has(m.id));
     };
     return this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
-      if (named) return umzug.up({ migrations: [named.id], rerun: RerunBehavior.SKIP });
+      if (named) return umzug.up({ migrations: [named.id], rerun: 'SKIP' });
       if (to) {
         // Every migration up to `to` that is still pending, even when `to` itself is applied.
         const stillPending = new Set((await umzug.pending()).map((m) => m.name));
         const ids = migrations.slice(0, migrations.indexOf(to) + 1).filter((m) => stillPending.has(m.id)).map((m) => m.id);
-        return ids.length > 0 ? umzug.up({ migrations: ids, rerun: RerunBehavior.SKIP }) : [];
+        return ids.length > 0 ? umzug.up({ migrations: ids, rerun: 'SKIP' }) : [];
       }
       return options.step !== undefined ? umzug.up({ step: options.step }) : umzug.up();
     });
@@ -376,10 +378,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       if (named) {
         const record = records.find((r) => r._id === named.id);
         if (!record || !(isExecuted(record) || isPartialUp(record))) return [];
-        return umzug.down({ migrations: [named.id], rerun: RerunBehavior.ALLOW });
+        return umzug.down({ migrations: [named.id], rerun: 'ALLOW' });
       }
       const ids = confirmRollback(planned, records, runOrder);
-      return ids.length > 0 ? umzug.down({ migrations: ids, rerun: RerunBehavior.ALLOW }) : [];
+      return ids.length > 0 ? umzug.down({ migrations: ids, rerun: 'ALLOW' }) : [];
     });
   }
 
@@ -454,11 +456,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     run: (umzug: Umzug<RunContext>) => Promise<Array<{ name: string }>>,
   ): Promise<RunResult> {
     const lease = await this.#lock.acquire({ ...(signal ? { signal } : {}), ...(stillNeeded ? { stillNeeded } : {}) });
-    if (!lease) return { direction, migrations: [], nothingToDo: true };
+    if (!lease) return { direction, migrations: [], nothingToDo: true, doneByAnother: true };
     this.emit('lock-acquired', { fence: lease.fence });
     const context: RunContext = { lease, signal: signal ?? new AbortController().signal, fence: lease.fence, counts: new Map() };
     const durations = new Map<string, number>();
-    const umzug = this.#umzug(context);
+    const umzug = await this.#umzug(context);
     const started = new Map<string, number>();
     umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) => {
       started.set(name, performance.now());
@@ -495,7 +497,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#connection;
   }
 
-  #umzug(context: RunContext | undefined): Umzug<RunContext> {
+  /** umzug is imported when first needed: `status`, `preview` and a no-op boot `up()` never load it (it is slow to load). */
+  async #umzug(context: RunContext | undefined): Promise<Umzug<RunContext>> {
+    const { Umzug } = await import('umzug');
     const runnable = async (): Promise<Array<RunnableMigration<RunContext>>> =>
       (await this.load()).map((m) => ({
         name: m.id,
@@ -591,8 +595,10 @@ function positiveStep(step: number): void {
 
 /** umzug wraps a migration's error; wrap it ours: name, direction, and the original as `cause`. */
 function toMigrateError(error: unknown): unknown {
-  if (error instanceof MigrationError) {
-    const { name, direction } = error.migration;
+  // umzug's own class, recognised by shape: it is imported lazily.
+  const migration = (error as Partial<MigrationError> | null)?.migration;
+  if (error instanceof Error && error.name === 'MigrationError' && migration) {
+    const { name, direction } = migration;
     return new MigrationFailedError(name, direction, error.cause ?? error);
   }
   return error;
