@@ -11,6 +11,8 @@ import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FIXTURES, NCTOOL_MIGRATIONS } from '../support/migrator.js';
 import { REPO_ROOT } from '../support/server.js';
 import { finished, type Finished } from '../support/spawn-ts.js';
+import { killAtBatch } from '../support/kill-at-batch.js';
+import { serverUri } from '../support/database.js';
 import { spawn } from 'node:child_process';
 
 const BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'migrate.js');
@@ -285,5 +287,19 @@ describe('migrate CLI (real binary, real server)', () => {
       expect((await run(['up', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
       expect((await run(['status', '--fail-on-pending', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
     });
+  });
+  it('status names a partly applied and a partly reverted migration, with the ways out, and never calls it up to date', async () => {
+    await seedSampleData(t.db, { tokens: 3000, seed: 31 });
+    const kill = (direction: 'up' | 'down') =>
+      killAtBatch({ uri: serverUri(), dbName: t.name, dir: NCTOOL_MIGRATIONS, direction, batchSize: 10, leaseMs: 2000, afterBatches: 2 });
+    expect((await kill('up')).killed).toBe(true);
+    const applying = await run(['status'], env);
+    expect(applying.stdout).toContain(`${ID} is partly applied (applying): run \`migrate up\` to resume it`);
+    expect((await run(['up'], env)).code).toBe(ExitCode.success);
+    expect((await kill('down')).killed).toBe(true);
+    const reverting = await run(['status'], env);
+    expect(reverting.code).toBe(ExitCode.success);
+    expect(reverting.stdout).toContain(`${ID} is partly reverted (reverting): run \`migrate down ${ID}\` again to finish the rollback.`);
+    expect(reverting.stdout).not.toContain('up to date');
   });
 });

@@ -68,7 +68,16 @@ export function renderStatus(report: StatusReport): string {
     counts(s.record?.counts),
   ]);
   const lines = [table(['migration', 'state', 'when', 'duration', 'counts'], rows), ''];
-  lines.push(report.needed ? `Migration needed: yes (${report.pending} pending). Run \`migrate preview\`, then \`migrate up\`.` : 'Migration needed: no. The database is up to date.');
+  const partial = report.migrations.flatMap((s) => {
+    const r = s.record;
+    if (!r || !(r.status === 'applying' || r.status === 'reverting' || r.status === 'failed')) return [];
+    return r.direction === 'up'
+      ? [`${s.id} is partly applied (${r.status}): run \`migrate up\` to resume it, or \`migrate down ${s.id}\` to undo what it did.`]
+      : [`${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback.`];
+  });
+  if (report.needed) lines.push(`Migration needed: yes (${report.pending} pending). Run \`migrate preview\`, then \`migrate up\`.`);
+  else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');
+  lines.push(...partial);
   if (report.drift.length) lines.push(`Drift: ${report.drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. Run \`migrate verify\`.`);
   if (report.lock) {
     const h = report.lock.holder;
