@@ -360,7 +360,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const { planned, named, runOrder, executed, migrations } = await this.#planDown(options);
     const drift = computeDrift(migrations, this.#storage.lastRead ?? []).filter((d) => executed.has(d.id));
     if (drift.length > 0) this.logger.warn('rolling back migrations whose files changed since they ran', { drift });
-    return this.#underLock('down', options.signal, undefined, async (umzug) => {
+    // While another process holds the lock, stop waiting once it has reverted every planned migration.
+    const stillNeeded = async () => {
+      const records = await this.#storage.records();
+      return records.some((r) => planned.includes(r._id) && (isExecuted(r) || (named !== undefined && isPartialUp(r))));
+    };
+    return this.#underLock('down', options.signal, stillNeeded, async (umzug) => {
       const records = await this.#storage.records();
       if (named) {
         const record = records.find((r) => r._id === named.id);
