@@ -91,7 +91,7 @@ export interface DownOptions {
   /**
    * The ids this call was confirmed for, newest first (as `downPlan` returned them). Under the lock it reverts those still
    * applied if they are still the last applied, nothing if none is, and throws `TargetChangedError` otherwise.
-   * Default: what `down` resolves before taking the lock, re-checked the same way.
+   * When given, it replaces what `to` and `step` select. Default: what `down` resolves before taking the lock, re-checked the same way.
    */
   readonly expect?: readonly string[];
   readonly signal?: AbortSignal;
