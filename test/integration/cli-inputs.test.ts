@@ -151,4 +151,17 @@ describe('migrate CLI: bad inputs fail loudly', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('down after a failed up refuses with its remedy, naming the commands, and reverts nothing', async () => {
+    await t.db.collection<{ _id: string }>('switches').insertOne({ _id: 'fail' });
+    const failing = ['--migrations', path.join(FIXTURES, 'failing')];
+    expect((await run(['up', ...failing], env)).code).toBe(ExitCode.failed);
+    const before = await snapshot(t.db);
+    const down = await run(['down', '--yes', ...failing], env);
+    expect(down.code).toBe(ExitCode.failed);
+    expect(down.stderr).toMatch(/failing\/002_fails_once is partly applied/);
+    expect(down.stderr).toContain('`migrate down failing/002_fails_once --yes` reverts it; `migrate up` finishes it');
+    expect(await snapshot(t.db)).toEqual(before);
+    expect((await run(['down', 'failing/002_fails_once', '--yes', ...failing], env)).code).toBe(ExitCode.success);
+  });
 });

@@ -44,10 +44,20 @@ export function reportError(error: unknown): ErrorReport {
   // A failed migration's own message names it and says how to resume; a root cause such as an interrupt says more.
   const saysMore = root && root !== top && (ran ? root.code === MigrateErrorCode.Interrupted : EXIT_BY_CODE[root.code] !== undefined);
   const shown = saysMore ? `${top.message}\n${root.message}` : top.message;
-  return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(shown)) };
+  const hint = root ? cliHint(root) : undefined;
+  return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(hint ? `${shown}\n${hint}` : shown)) };
 }
 
 /** Messages are joined from parts that may end in a full stop; print one, never two (an ellipsis stays). */
 export function singleFullStops(message: string): string {
   return message.replace(/(?<!\.)\.\.(?=\s|$)/g, '.');
+}
+
+/** Core errors speak of API options; on the command line, name the commands. */
+function cliHint(error: MigrateError): string | undefined {
+  const id = (error as { migrationId?: unknown }).migrationId;
+  if (typeof id !== 'string') return undefined;
+  if (error.name === 'PartialMigrationError') return `On the command line: \`migrate down ${id} --yes\` reverts it; \`migrate up\` finishes it.`;
+  if (error.name === 'MigrationFileMissingError') return `On the command line: \`migrate status\` lists it as missing; \`migrate down <id>\` reverts another migration by name.`;
+  return undefined;
 }

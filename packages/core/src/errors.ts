@@ -225,7 +225,7 @@ export class PartialMigrationError extends MigrateError {
   ) {
     super(
       MigrateErrorCode.MigrationFailed,
-      `Migration ${migrationId} is partly applied (its last \`up\` is ${status === 'applying' ? 'still marked applying: it was killed, or is running right now' : 'failed'}), ` +
+      `Migration ${migrationId} is partly applied (its last \`up\` ${status === 'applying' ? 'is still marked applying: it was killed, or is running right now' : 'failed or was interrupted'}), ` +
         `so rolling back another migration would leave its partial data in place. Revert it with \`down\` with \`migration: "${migrationId}"\`, ` +
         'or finish it by running `up` again. Nothing was rolled back.',
     );

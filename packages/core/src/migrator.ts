@@ -96,7 +96,7 @@ export interface DownOptions {
   /**
    * The ids this call was confirmed for, newest first (as `downPlan` returned them). Under the lock it reverts those still
    * applied if they are still the last applied, nothing if none is, and throws `TargetChangedError` otherwise.
-   * Default: what `down` resolves before taking the lock, re-checked the same way.
+   * When given, it replaces what `to` and `step` select. Default: what `down` resolves before taking the lock, re-checked the same way.
    */
   readonly expect?: readonly string[];
   readonly signal?: AbortSignal;
@@ -373,7 +373,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const { planned, named, runOrder, executed, migrations } = await this.#planDown(options);
     const drift = computeDrift(migrations, this.#storage.lastRead ?? []).filter((d) => executed.has(d.id));
     if (drift.length > 0) this.logger.warn('rolling back migrations whose files changed since they ran', { drift });
-    return this.#underLock('down', options.signal, undefined, async (umzug) => {
+    // While another process holds the lock, stop waiting once it has reverted every planned migration.
+    const stillNeeded = async () => {
+      const records = await this.#storage.records();
+      return records.some((r) => planned.includes(r._id) && (isExecuted(r) || (named !== undefined && isPartialUp(r))));
+    };
+    return this.#underLock('down', options.signal, stillNeeded, async (umzug) => {
       const records = await this.#storage.records();
       if (named) {
         const record = records.find((r) => r._id === named.id);
