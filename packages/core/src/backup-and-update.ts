@@ -29,13 +29,16 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
   readonly filter: Filter<Document>;
   /** Top-level fields whose before-values are backed up. Must include every key of `set`. */
   readonly fields: readonly string[];
-  /** What is written (`$set`). Use values that are stable across resumes, such as `ctx.migration.runAt`. */
+  /**
+   * What is written (`$set`). Use values that are stable across resumes and that only the migration writes, such as
+   * `ctx.migration.runAt`: a document found holding exactly these values is taken as written by the migration.
+   */
   readonly set: Readonly<Record<string, unknown>>;
   /** Documents per batch. Default: the migrator's `batchSize` (`DEFAULT_BATCH_SIZE`, 1000). */
   readonly batchSize?: number;
   /** Default `DEFAULT_BACKUP_COLLECTION` (`migration_backups`). */
   readonly backupCollection?: string;
-  /** Passes over targets that appear behind the scan (concurrent inserts). Default `DEFAULT_MAX_PASSES` (3). */
+  /** Passes over targets that appear behind the scan (concurrent inserts or changes). Default `DEFAULT_MAX_PASSES` (3). */
   readonly maxPasses?: number;
   /**
    * Names this call when one migration calls `backupAndUpdate` more than once on the same collection: each step keeps
@@ -48,7 +51,10 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
 export interface BackupAndUpdateResult {
   /** Documents changed (in this attempt and any it resumed): the number of backups once no target remains. */
   readonly updated: number;
-  /** Backups that exist for changed documents. */
+  /**
+   * Backups kept: one per changed document, plus any document another writer changed around our update when the
+   * counts could not tell whether our update came first (rare; `restoreBackups` reports those as conflicts).
+   */
   readonly backedUp: number;
   /** Targets read but changed by someone else so that they left the filter before our write: left as they were, backup dropped. */
   readonly skipped: number;
