@@ -49,4 +49,5 @@ it('migrates 100k tokens with memory flat against 10k (figures printed)', async 
   // Ten times the documents, no more retained memory than a few batches' worth of slack.
   expect(large.heapGrowthMb - small.heapGrowthMb).toBeLessThan(16);
   expect(large.rssGrowthMb - small.rssGrowthMb).toBeLessThan(32);
-});
+  // 110k documents up and down on 2 shared cores: the bound only stops a hang, it times nothing.
+}, 900_000);

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { MongoClient, type Document } from 'mongodb';
 import { backupAndUpdate, restoreBackups, type MigrationContext } from '@mongrate/core';
 import { collectionHash } from '../support/collection-hash.js';
@@ -8,8 +7,12 @@ import { SimulatedCrash, interceptDb, toolkitContext, type CheckpointStore } fro
 
 // An application may hand in a client from its own copy of the driver: errors and BSON values then come from
 // classes other than ours, so the toolkit must never rely on `instanceof` of driver classes.
-const otherDriverPath = createRequire(createRequire(import.meta.url).resolve('mongodb-memory-server')).resolve('mongodb-memory-server-core');
-const other = createRequire(otherDriverPath)('mongodb') as { MongoClient: typeof MongoClient; MongoBulkWriteError: unknown };
+// The lockfile keeps one copy of the driver, so the other copy is a second instance of its module: loaded by Node's own
+// registry of its own, its classes are not the ones the test and core import.
+let other: { MongoClient: typeof MongoClient; MongoBulkWriteError: unknown } = { MongoClient, MongoBulkWriteError: undefined };
+await jest.isolateModulesAsync(async () => {
+  other = (await import('mongodb')) as typeof other;
+});
 
 let t: TestDatabase;
 let app: MongoClient;
