@@ -194,7 +194,7 @@ describe('migration 004: fix melted token status', () => {
     async function killAt(direction: 'up' | 'down', batches: number): Promise<void> {
       // The worker blocks right after that batch's checkpoint, so the kill lands exactly there.
       const { killed, result } = await killAtBatch({ uri: serverUri(), dbName: t.name, dir: NCTOOL_MIGRATIONS, batchSize: 25, direction, leaseMs: LEASE_MS, afterBatches: batches });
-      if (!killed) throw new Error(`the ${direction} run ended before batch ${batches}`);
+      if (!killed) throw new Error(`the ${direction} run ended before batch ${batches} (exit ${result.code}): ${result.stdout.trim().split('\n').at(-1)?.slice(0, 500)}`);
       expect(result.signal).toBe('SIGKILL');
     }
 
