@@ -25,7 +25,8 @@ const NCTOOL = path.join(REPO_ROOT, 'migrations');
 const BASIC = path.join(REPO_ROOT, 'test', 'fixtures', 'basic');
 const SLOW = path.join(REPO_ROOT, 'test', 'fixtures', 'slow');
 const ID = 'nctool/004_fix_melted_token_status';
-const LEASE_MS = 2000;
+// Short, so reruns after a kill -9 wait seconds; long enough that a server slowed by the other tests never starves a renewal.
+const LEASE_MS = 4000;
 const logger = createLogger({ level: 'error' });
 const results: Array<{ test: string; ok: boolean; line: string }> = [];
 

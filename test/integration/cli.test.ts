@@ -291,7 +291,7 @@ describe('migrate CLI (real binary, real server)', () => {
   it('status names a partly applied and a partly reverted migration, with the ways out, and never calls it up to date', async () => {
     await seedSampleData(t.db, { tokens: 3000, seed: 31 });
     const kill = (direction: 'up' | 'down') =>
-      killAtBatch({ uri: serverUri(), dbName: t.name, dir: NCTOOL_MIGRATIONS, direction, batchSize: 10, leaseMs: 2000, afterBatches: 2 });
+      killAtBatch({ uri: serverUri(), dbName: t.name, dir: NCTOOL_MIGRATIONS, direction, batchSize: 10, leaseMs: 5000, afterBatches: 2 });
     expect((await kill('up')).killed).toBe(true);
     const applying = await run(['status'], env);
     expect(applying.stdout).toContain(`${ID} is partly applied (applying): run \`migrate up\` to resume it`);

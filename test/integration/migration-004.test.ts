@@ -24,7 +24,7 @@ describe('migration 004: fix melted token status', () => {
   });
 
   // A short lease, so that reruns after a kill -9 wait seconds, not a minute.
-  const LEASE_MS = 2000;
+  const LEASE_MS = 5000;
   const migrator = (batchSize = 100): Migrator => testMigrator(t, NCTOOL_MIGRATIONS, { batchSize, leaseMs: LEASE_MS, lockPollMs: 100 });
   const record = () => t.db.collection('migrations').findOne({ _id: ID as never });
   const backups = () => t.db.collection('migration_backups').countDocuments({ migration: ID });
@@ -215,6 +215,9 @@ describe('migration 004: fix melted token status', () => {
       expect((await record())?.status).toBe('reverting');
       const down = await m.down();
       expect(down.migrations[0]?.counts).toMatchObject({ conflicts: 0 });
+      // After a resume the counts still add up: every backup counted once (issue 17).
+      const c = down.migrations[0]?.counts ?? {};
+      expect((c.restored ?? 0) + (c.alreadyRestored ?? 0) + (c.conflicts ?? 0)).toBe(targetCount);
       expect(await collectionHash(tokens)).toBe(original);
       expect(await backups()).toBe(0);
     });

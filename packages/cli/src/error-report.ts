@@ -43,7 +43,9 @@ export function reportError(error: unknown): ErrorReport {
     : ((root && EXIT_BY_CODE[root.code]) ?? ExitCode.failed);
   // A failed migration's own message names it and says how to resume; a root cause such as an interrupt says more.
   const saysMore = root && root !== top && (ran ? root.code === MigrateErrorCode.Interrupted : EXIT_BY_CODE[root.code] !== undefined);
-  const shown = saysMore ? `${top.message}\n${root.message}` : top.message;
+  // An interrupt is no failure to fix: say only how to resume.
+  const interrupted = root?.code === MigrateErrorCode.Interrupted;
+  const shown = interrupted ? root.message : saysMore ? `${top.message}\n${root.message}` : top.message;
   const hint = root ? cliHint(root) : undefined;
   return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(hint ? `${shown}\n${hint}` : shown)) };
 }

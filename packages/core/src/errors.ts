@@ -96,8 +96,8 @@ export class LockLostError extends MigrateError {
   constructor(detail: string) {
     super(
       MigrateErrorCode.LockLost,
-      `The migration lock was lost (${detail}); this run stopped at a batch boundary and wrote nothing more. ` +
-        'Another process may have taken over; run `migrate status`, then `migrate up` to resume.',
+      `The migration lock was lost (${detail}); this run stopped. Toolkit batches and state writes stop at the next lease check; ` +
+        'code of a migration outside the toolkit is not fenced and may have written since. Another process may have taken over: check the status, then run `up` again to resume.',
     );
   }
 }
@@ -243,6 +243,18 @@ export class TargetChangedError extends MigrateError {
       MigrateErrorCode.InvalidOption,
       `This rollback was meant for ${expected.join(', ')}, but the last applied ${actual.length > 1 ? 'migrations are' : 'migration is'} now ${actual.join(', ')}: ` +
         'another process changed the applied migrations meanwhile. Nothing was rolled back; check the status and run `down` again.',
+    );
+  }
+}
+
+/** `up` found a migration whose rollback is running or was cut short: its data is partly restored. Nothing was applied. */
+export class PartlyRevertedError extends MigrateError {
+  override name = 'PartlyRevertedError';
+  constructor(readonly migrationId: string) {
+    super(
+      MigrateErrorCode.MigrationFailed,
+      `Migration ${migrationId} is partly reverted (a \`down\` is running or was interrupted), so \`up\` cannot call it applied. ` +
+        `Finish the rollback with \`down\` with \`migration: "${migrationId}"\`, then run \`up\`. Nothing was applied.`,
     );
   }
 }

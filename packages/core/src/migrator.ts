@@ -13,6 +13,7 @@ import {
   MigrationFileMissingError,
   MigrationNotAppliedError,
   MigrationNotFoundError,
+  PartlyRevertedError,
   findMigrateError,
   type DriftEntry,
   type LockHolder,
@@ -22,7 +23,7 @@ import { createLogger } from './logger.js';
 import type { Direction, ImpactReport, MigrationContext, PreviewContext, MigrationCounts, ProgressEvent } from './migration.js';
 import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
 import type { MigrationSource } from './migration-source.js';
-import type { HistoryEntry, MigrationRecord, MigrationStatus, StorageRunContext } from './migration-storage.js';
+import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './migration-storage.js';
 import { MongoLock } from './mongo-lock.js';
 import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
 import { openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
@@ -340,6 +341,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async up(options: UpOptions = {}): Promise<RunResult> {
     const { migrations, named, to, executed } = await this.#targets(options);
+    refusePartlyReverted(this.#storage.lastRead ?? []);
     if (named && executed.has(named.id)) throw new MigrationAlreadyAppliedError(named.id);
     const pending = migrations.filter((m) => !executed.has(m.id));
     const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
@@ -348,12 +350,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const drift = computeDrift(migrations, this.#storage.lastRead ?? []);
       if (drift.length > 0) throw new ChecksumDriftError(drift);
     }
-    // While another replica holds the lock, keep checking whether it has done our work; if so, stop waiting.
+    // While another replica holds the lock, keep checking whether it has applied our work; if so, stop waiting.
+    // Only `applied` counts: a migration another process is reverting is not done.
     const stillNeeded = async () => {
-      const now = new Set(await this.#storage.executed());
-      return eligible.some((m) => !now.has(m.id));
+      const applied = new Set((await this.#storage.records()).filter((r) => r.status === MigrationStatus.applied).map((r) => r._id));
+      return eligible.some((m) => !applied.has(m.id));
     };
     return this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
+      refusePartlyReverted(await this.#storage.records());
       if (named) return umzug.up({ migrations: [named.id], rerun: 'SKIP' });
       if (to) {
         // Every migration up to `to` that is still pending, even when `to` itself is applied.
@@ -576,6 +580,12 @@ export function computeDrift(migrations: readonly LoadedMigration[], records: re
     else if (m.checksum !== record.checksum) drift.push({ id: record._id, kind: 'changed', recordedChecksum: record.checksum, currentChecksum: m.checksum });
   }
   return drift;
+}
+
+/** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
+function refusePartlyReverted(records: readonly MigrationRecord[]): void {
+  const partly = records.find((r) => r.direction === 'down' && (r.status === MigrationStatus.reverting || r.status === MigrationStatus.failed));
+  if (partly) throw new PartlyRevertedError(partly._id);
 }
 
 function clientOf(options: MigratorOptions): MongoClient {

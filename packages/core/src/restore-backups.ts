@@ -59,6 +59,8 @@ interface RestoreCheckpoint {
   readonly alreadyRestored: number;
   readonly conflicts: number;
   readonly batches: number;
+  /** `_id` of the last backup of the last checkpointed batch: a resumed restore scans only what comes after it, so no backup is counted twice. */
+  readonly after?: string;
 }
 
 /**
@@ -81,7 +83,9 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   const saved = loadStep<RestoreCheckpoint>(ctx.checkpoint, key, 'restore-backups');
   const resumed = saved !== undefined;
   let state: RestoreCheckpoint = saved ?? { kind: 'restore-backups', restored: 0, alreadyRestored: 0, conflicts: 0, batches: 0 };
-  const total = state.restored + state.alreadyRestored + state.conflicts + (await backups.countDocuments({ _id: range }));
+  // Backups are scanned in `_id` order; a resume continues after the last checkpointed one.
+  const remaining = state.after === undefined ? range : { $gt: state.after, $lt: range.$lt };
+  const total = state.restored + state.alreadyRestored + state.conflicts + (await backups.countDocuments({ _id: remaining }));
   const conflictList: RestoreConflict[] = [];
   const clock = new ServerClock(ctx.db);
   const guard = (): void => {
@@ -146,15 +150,16 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
       alreadyRestored: state.alreadyRestored + alreadyRestored,
       conflicts: state.conflicts + conflicts.length,
       batches: state.batches + 1,
+      after: String(page[page.length - 1]?._id),
     };
     await saveStep(ctx.checkpoint, key, state);
     ctx.progress({ phase: 'restore', done: state.restored + state.alreadyRestored + state.conflicts, total });
   };
 
-  // One streaming cursor: a single scan of the backups, read without type promotion so every value goes back
-  // exactly as it was. They are deleted together at the end; a rerun after a crash finds the documents already
-  // restored and counts them as such.
-  await forEachBatch(backups.find({ _id: range }, { batchSize, ...EXACT_READ }), batchSize, guard, processPage);
+  // One streaming cursor in `_id` order: a single scan of the backups, read without type promotion so every value goes
+  // back exactly as it was. They are deleted together at the end. A rerun after a crash continues after the last
+  // checkpointed batch; documents of the batch the crash cut short are found restored and counted as such.
+  await forEachBatch(backups.find({ _id: remaining }, { batchSize, sort: { _id: 1 }, ...EXACT_READ }), batchSize, guard, processPage);
   guard();
   await backups.deleteMany({ _id: range });
   const durationMs = performance.now() - started;
