@@ -1,39 +1,30 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { Db } from 'mongodb';
 import { ExitCode } from '@mongrate/cli';
 import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
-import { collectionHash } from '../support/collection-hash.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FIXTURES } from '../support/migrator.js';
-import { REPO_ROOT } from '../support/server.js';
-import { finished, type Finished } from '../support/spawn-ts.js';
+import type { Finished } from '../support/spawn-ts.js';
+import { migrate, snapshot } from '../support/cli.js';
 
-const BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'migrate.js');
 /** Bounds a hang (the defect some of these reproduce); it times nothing. */
 const HANG_BOUND_MS = 45_000;
 
 /** Runs the real `migrate` binary; a run that hangs is stopped and reported as such. */
 async function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Finished & { hung: boolean }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = migrate(args, env);
   let hung = false;
   const timer = setTimeout(() => {
     hung = true;
     child.kill('SIGTERM');
   }, HANG_BOUND_MS);
   try {
-    return { ...(await finished(child)), hung };
+    return { ...(await child.done), hung };
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function snapshot(db: Db): Promise<Record<string, string>> {
-  const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
-  return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await collectionHash(db.collection(n))] as const)));
 }
 
 /** Inputs that must fail loudly (issue 15): a clear message naming the problem and the remedy, exit 2, nothing written. */

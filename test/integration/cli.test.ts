@@ -3,33 +3,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ObjectId, type Db, type Document } from 'mongodb';
+import { ObjectId, type Document } from 'mongodb';
 import { ExitCode } from '@mongrate/cli';
 import { seedSampleData } from '@nctool/cashu-models';
 import { collectionHash } from '../support/collection-hash.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase, serverUri, type TestDatabase } from '../support/database.js';
 import { FIXTURES, NCTOOL_MIGRATIONS } from '../support/migrator.js';
-import { REPO_ROOT } from '../support/server.js';
-import { finished, type Finished } from '../support/spawn-ts.js';
+import type { Finished } from '../support/spawn-ts.js';
+import { migrate, snapshot } from '../support/cli.js';
 import { killAtBatch } from '../support/kill-at-batch.js';
-import { serverUri } from '../support/database.js';
-import { spawn } from 'node:child_process';
 
-const BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'migrate.js');
 const ID = 'nctool/004_fix_melted_token_status';
-
-/** Runs the real `migrate` binary. */
-function migrate(args: readonly string[], env: NodeJS.ProcessEnv = {}): { done: Promise<Finished>; pid: number | undefined; kill: (s: NodeJS.Signals) => void } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { done: finished(child), pid: child.pid, kill: (s) => child.kill(s) };
-}
 const run = (args: readonly string[], env: NodeJS.ProcessEnv = {}) => migrate(args, env).done;
-
-/** Every collection's name and content hash: equal snapshots mean nothing was written. */
-async function snapshot(db: Db): Promise<Record<string, string>> {
-  const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
-  return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await collectionHash(db.collection(n))] as const)));
-}
 
 describe('migrate CLI (real binary, real server)', () => {
   let t: TestDatabase;
