@@ -80,10 +80,13 @@ describe('migration 004: fix melted token status', () => {
     await seedEdgeCases();
     const before = new Map((await tokens.find().toArray()).map((d) => [d._id.toHexString(), d]));
     const targetCount = [...before.values()].filter(isTarget).length;
+    const indexesBefore = (await tokens.indexes()).map((i) => i.name).sort();
     const m = migrator(64);
     const result = await m.up();
     const counts = result.migrations[0]?.counts;
     expect(counts).toMatchObject({ flipped: targetCount, backedUp: targetCount, remaining: 0, skipped: 0 });
+    // Binding CashuToken to the migration's connection builds no indexes on the app's collection.
+    expect((await tokens.indexes()).map((i) => i.name).sort()).toEqual(indexesBefore);
     const rec = await record();
     for (const doc of await tokens.find().toArray()) {
       const old = before.get(doc._id.toHexString()) as Document;

@@ -18,8 +18,14 @@ export interface MongooseConnection {
   useDb(name: string, options?: { readonly useCache?: boolean }): MongooseConnection;
 }
 
+interface OpenableConnection extends MongooseConnection {
+  /** Per-connection settings that model compilation reads (`set()` would put these elsewhere). */
+  config: { autoIndex?: boolean; autoCreate?: boolean };
+  setClient(client: MongoClient): OpenableConnection;
+}
+
 interface MongooseModule {
-  createConnection(): MongooseConnection & { setClient(client: MongoClient): MongooseConnection };
+  createConnection(): OpenableConnection;
 }
 
 /** Imports the app's mongoose: resolved from `cwd` first, then from this package. Undefined if neither has it. */
@@ -48,8 +54,15 @@ export async function openMongooseConnection(client: MongoClient, dbName: string
   const mongoose = await importMongoose(cwd);
   if (!mongoose) return 'mongoose is not installed in this application (npm i mongoose), or pass `connection` to the Migrator';
   try {
-    const connection = mongoose.createConnection().setClient(client);
-    return connection.name === dbName ? connection : connection.useDb(dbName, { useCache: true });
+    // A migration binding the app's models must not build their indexes or create collections as a side effect.
+    const quiet = <C extends MongooseConnection>(connection: C): C => {
+      const { config } = connection as unknown as OpenableConnection;
+      config.autoIndex = false;
+      config.autoCreate = false;
+      return connection;
+    };
+    const connection = quiet(mongoose.createConnection()).setClient(client);
+    return connection.name === dbName ? connection : quiet(connection.useDb(dbName, { useCache: true }));
   } catch (error) {
     // Mongoose 8 accepts only a client of its own driver copy.
     return `mongoose could not use the migrator's client (${messageOf(error)}); pass your own \`connection\` to the Migrator`;
