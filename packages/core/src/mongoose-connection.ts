@@ -51,18 +51,32 @@ async function importMongoose(cwd: string): Promise<MongooseModule | undefined> 
  * the client). Resolves to the reason as a string when that cannot be done.
  */
 export async function openMongooseConnection(client: MongoClient, dbName: string, cwd = process.cwd()): Promise<MongooseConnection | string> {
+  // One Mongoose connection per client: `setClient` adds listeners to the client, so one per migrator would pile them up.
+  const base = await (opened.get(client) ?? remember(client, openOn(client, cwd)));
+  if (typeof base === 'string') return base;
+  return base.name === dbName ? base : quiet(base.useDb(dbName, { useCache: true }));
+}
+
+const opened = new WeakMap<MongoClient, Promise<MongooseConnection | string>>();
+
+function remember(client: MongoClient, connection: Promise<MongooseConnection | string>): Promise<MongooseConnection | string> {
+  opened.set(client, connection);
+  return connection;
+}
+
+/** A migration binding the app's models must not build their indexes or create collections as a side effect. */
+function quiet<C extends MongooseConnection>(connection: C): C {
+  const { config } = connection as unknown as OpenableConnection;
+  config.autoIndex = false;
+  config.autoCreate = false;
+  return connection;
+}
+
+async function openOn(client: MongoClient, cwd: string): Promise<MongooseConnection | string> {
   const mongoose = await importMongoose(cwd);
   if (!mongoose) return 'mongoose is not installed in this application (npm i mongoose), or pass `connection` to the Migrator';
   try {
-    // A migration binding the app's models must not build their indexes or create collections as a side effect.
-    const quiet = <C extends MongooseConnection>(connection: C): C => {
-      const { config } = connection as unknown as OpenableConnection;
-      config.autoIndex = false;
-      config.autoCreate = false;
-      return connection;
-    };
-    const connection = quiet(mongoose.createConnection()).setClient(client);
-    return connection.name === dbName ? connection : quiet(connection.useDb(dbName, { useCache: true }));
+    return quiet(mongoose.createConnection()).setClient(client);
   } catch (error) {
     // Mongoose 8 accepts only a client of its own driver copy.
     return `mongoose could not use the migrator's client (${messageOf(error)}); pass your own \`connection\` to the Migrator`;
