@@ -18,11 +18,11 @@ import {
   writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
-import { targetCollection, type ToolkitTarget } from './toolkit-target.js';
-import { InterruptedError, InvalidOptionError } from './errors.js';
+import { targetCollection, type ToolkitTarget } from './target.js';
+import { InterruptedError, InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
-import type { MigrationContext } from './migration.js';
-import { claimStep, loadStep, saveStep, stepKey } from './toolkit-checkpoint.js';
+import type { MigrationContext } from '../migration.js';
+import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
 
 export interface BackupAndUpdateOptions extends ToolkitTarget {
   /** Which documents to change; re-checked on every write, so a document that stops matching is left alone. */

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../errors.js';
 
 /** The part of a Mongoose `Model` (Mongoose 8 or 9) the toolkit uses: the name of its collection. */
 export interface MongooseModelLike {

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from './errors.js';
-import type { Checkpoint } from './migration.js';
+import { InvalidOptionError } from '../errors.js';
+import type { Checkpoint } from '../migration.js';
 
 /**
  * A migration has one checkpoint per run; several toolkit calls in one migration (two collections, or two named steps

@@ -1,5 +1,5 @@
 import { BSON, type Document } from 'mongodb';
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../errors.js';
 
 export const DEFAULT_BACKUP_COLLECTION = 'migration_backups';
 /** Most passes `backupAndUpdate` makes over targets that appeared behind it. */

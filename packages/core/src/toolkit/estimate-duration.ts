@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Document, Filter } from 'mongodb';
-import type { ImpactReport, PreviewContext } from './migration.js';
-import { targetCollection, type ToolkitTarget } from './toolkit-target.js';
+import type { ImpactReport, PreviewContext } from '../migration.js';
+import { targetCollection, type ToolkitTarget } from './target.js';
 
 /** What `estimateBackupAndUpdate` needs: the same target, filter and fields as the `backupAndUpdate` call, and the number of targets. */
 export interface EstimateOptions extends ToolkitTarget {

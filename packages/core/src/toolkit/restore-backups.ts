@@ -13,12 +13,12 @@ import {
   writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
-import { targetCollection, type ToolkitTarget } from './toolkit-target.js';
-import { InterruptedError } from './errors.js';
+import { targetCollection, type ToolkitTarget } from './target.js';
+import { InterruptedError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
-import type { MigrationContext } from './migration.js';
-import { ServerClock } from './server-clock.js';
-import { loadStep, saveStep, stepKey } from './toolkit-checkpoint.js';
+import type { MigrationContext } from '../migration.js';
+import { ServerClock } from '../server-clock.js';
+import { loadStep, saveStep, stepKey } from './checkpoint.js';
 
 /** How many conflicting documents a restore result lists (all are kept in the backup collection). */
 export const MAX_LISTED_CONFLICTS = 100;
