@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MigrationLoadError } from '@mongrate/core';
 // Not part of the public API: the message the loader builds from an import() failure.
-import { describeLoadFailure } from '../../packages/core/src/load-migrations.js';
+import { describeLoadFailure } from '../../packages/core/src/sources/load-migrations.js';
 
 describe('a migration that fails to import', () => {
   it('a .ts file where Node has no TypeScript loader: names the file and the remedy', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MongoClient } from 'mongodb';
-import { STATE_COLLECTION_OPTIONS, stateCollection } from '../../packages/core/src/state-collections.js';
+import { STATE_COLLECTION_OPTIONS, stateCollection } from '../../packages/core/src/storage/state-collections.js';
 
 describe('stateCollection', () => {
   it('reads from the primary at majority and writes majority/journaled, whatever the client prefers', () => {

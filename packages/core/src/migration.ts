@@ -1,6 +1,6 @@
 import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'winston';
-import type { LeaseGuard } from './migration-lock.js';
+import type { LeaseGuard } from './lock/migration-lock.js';
 import type { MongooseConnection } from './mongoose-connection.js';
 
 /** Which way a migration runs. */

@@ -18,19 +18,19 @@ import {
   type DriftEntry,
   type LockHolder,
 } from './errors.js';
-import { findMigration, loadMigrations, type LoadedMigration } from './load-migrations.js';
+import { findMigration, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
 import { createLogger } from './logger.js';
 import type { Direction, ImpactReport, MigrationContext, PreviewContext, MigrationCounts, ProgressEvent } from './migration.js';
-import type { Lease, MigrationLock, UnlockResult } from './migration-lock.js';
-import type { MigrationSource } from './migration-source.js';
-import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './migration-storage.js';
-import { MongoLock } from './mongo-lock.js';
-import { MongoMigrationStorage, isExecuted } from './mongo-migration-storage.js';
+import type { Lease, MigrationLock, UnlockResult } from './lock/migration-lock.js';
+import type { MigrationSource } from './sources/migration-source.js';
+import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './storage/migration-storage.js';
+import { MongoLock } from './lock/mongo-lock.js';
+import { MongoMigrationStorage, isExecuted } from './storage/mongo-migration-storage.js';
 import { openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
 import { checkSameDriver } from './driver-version.js';
 import { redactSecrets } from './redact.js';
 import { confirmRollback, isPartialUp, planRollback } from './resolve-targets.js';
-import { newRunIdentity, type RunIdentity } from './run-identity.js';
+import { newRunIdentity, type RunIdentity } from './lock/run-identity.js';
 import { ServerClock } from './server-clock.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;

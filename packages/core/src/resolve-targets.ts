@@ -1,6 +1,6 @@
 import { MigrationFileMissingError, MigrationNotAppliedError, PartialMigrationError, TargetChangedError } from './errors.js';
-import { MigrationStatus, type MigrationRecord } from './migration-storage.js';
-import { isExecuted } from './mongo-migration-storage.js';
+import { MigrationStatus, type MigrationRecord } from './storage/migration-storage.js';
+import { isExecuted } from './storage/mongo-migration-storage.js';
 
 /** What a rollback asks for: the last one (default), `step` of them, down to `to` (`0`: all). */
 export interface DownSelection {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MigrationLoadError, MigrationNotFoundError } from './errors.js';
-import type { MigrationModule } from './migration.js';
+import { MigrationLoadError, MigrationNotFoundError } from '../errors.js';
+import type { MigrationModule } from '../migration.js';
 import type { MigrationSource } from './migration-source.js';
 
 /** A migration file, loaded and checked. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../errors.js';
 
 /** A folder of numbered migration files, under a namespace that keeps its ids apart from other sources'. */
 export interface MigrationSource {

@@ -1,7 +1,7 @@
 import type { ObjectId } from 'mongodb';
 import type { UmzugStorage } from 'umzug';
-import type { Direction, MigrationCounts } from './migration.js';
-import type { RunIdentity } from './run-identity.js';
+import type { Direction, MigrationCounts } from '../migration.js';
+import type { RunIdentity } from '../lock/run-identity.js';
 
 /** Where a migration stands. */
 export const MigrationStatus = {

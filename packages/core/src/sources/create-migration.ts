@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../errors.js';
 import { listMigrationFiles } from './load-migrations.js';
 import type { MigrationSource } from './migration-source.js';
 

@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { MigrationParams } from 'umzug';
-import { LockLostError } from './errors.js';
-import type { MigrationCounts } from './migration.js';
+import { LockLostError } from '../errors.js';
+import type { MigrationCounts } from '../migration.js';
 import {
   MigrationStatus,
   type BeginAttempt,
@@ -10,8 +10,8 @@ import {
   type MigrationStorage,
   type StorageRunContext,
 } from './migration-storage.js';
-import { ServerClock } from './server-clock.js';
-import { isDuplicateKey } from './driver-errors.js';
+import { ServerClock } from '../server-clock.js';
+import { isDuplicateKey } from '../driver-errors.js';
 import { stateCollection } from './state-collections.js';
 
 export const DEFAULT_MIGRATIONS_COLLECTION = 'migrations';

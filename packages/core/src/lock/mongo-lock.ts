@@ -3,12 +3,12 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'winston';
-import { InvalidOptionError, LockLostError, MigrationLockedError, type LockHolder, InterruptedError } from './errors.js';
+import { InvalidOptionError, LockLostError, MigrationLockedError, type LockHolder, InterruptedError } from '../errors.js';
 import type { AcquireOptions, Lease, MigrationLock, UnlockResult } from './migration-lock.js';
 import type { RunIdentity } from './run-identity.js';
-import { ServerClock } from './server-clock.js';
-import { isDuplicateKey, isTransient } from './driver-errors.js';
-import { stateCollection } from './state-collections.js';
+import { ServerClock } from '../server-clock.js';
+import { isDuplicateKey, isTransient } from '../driver-errors.js';
+import { stateCollection } from '../storage/state-collections.js';
 
 export const DEFAULT_LOCK_COLLECTION = 'migration_locks';
 export const DEFAULT_LOCK_NAME = 'migrations';

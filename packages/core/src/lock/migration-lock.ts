@@ -1,4 +1,4 @@
-import type { LockHolder } from './errors.js';
+import type { LockHolder } from '../errors.js';
 
 /** What a running migration may ask of the lease it runs under. */
 export interface LeaseGuard {
