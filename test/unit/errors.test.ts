@@ -8,7 +8,11 @@ import {
   MigrationAlreadyAppliedError,
   MigrationFailedError,
   MigrationLockedError,
+  MigrationNotAppliedError,
+  MigrationNotFoundError,
+  DatabaseNotReadyError,
   findMigrateError,
+  rootMigrateError,
 } from '@mongrate/core';
 import { ExitCode, reportError } from '@mongrate/cli';
 
@@ -18,9 +22,44 @@ describe('errors', () => {
     expect(locked).toBeInstanceOf(MigrateError);
     expect(locked.name).toBe('MigrationLockedError');
     expect(locked.code).toBe(MigrateErrorCode.MigrationLocked);
-    expect(locked.message).toMatch(/host web-3, pid 77.*migrate unlock/);
-    expect(new MigrationAlreadyAppliedError('ns/004_x').message).toMatch(/roll it back first \(`migrate down --to ns\/004_x`\)/);
-    expect(new ChecksumDriftError([{ id: 'a', kind: 'changed', recordedChecksum: 'x' }]).message).toMatch(/a \(changed\).*--allow-drift/);
+    // Messages speak of API calls and options; the command lines they suggest are structured remedies the CLI renders.
+    expect(locked.message).toMatch(/host web-3, pid 77.*`unlock`/);
+    expect(locked.remedies).toEqual([expect.objectContaining({ call: 'unlock' }), expect.objectContaining({ call: 'unlock', options: { force: true } })]);
+    const applied = new MigrationAlreadyAppliedError('ns/004_x');
+    expect(applied.message).toMatch(/roll it back first \(`down` with `to: "ns\/004_x"`\)/);
+    expect(applied.remedies).toEqual([{ call: 'down', options: { to: 'ns/004_x' } }, { call: 'up', options: { migration: 'ns/004_x' } }]);
+    const drift = new ChecksumDriftError([{ id: 'a', kind: 'changed', recordedChecksum: 'x' }]);
+    expect(drift.message).toMatch(/a \(changed\).*option `allowDrift` overrides/);
+    expect(drift.remedies).toContainEqual(expect.objectContaining({ options: { allowDrift: true } }));
+  });
+
+  it('no core message cites a command line; every error carries its remedies (possibly none)', () => {
+    const errors: MigrateError[] = [
+      new MigrationLockedError({ runId: 'r', host: 'h', pid: 1 }, 'Waited 1 s for it.'),
+      new MigrationAlreadyAppliedError('ns/004_x'),
+      new ChecksumDriftError([{ id: 'a', kind: 'changed', recordedChecksum: 'x' }]),
+      new MigrationNotAppliedError(undefined),
+      new MigrationNotAppliedError('ns/004_x'),
+      new MigrationNotFoundError('x', ['ns/001_a']),
+      new DatabaseNotReadyError('connect ECONNREFUSED'),
+      new MigrationFailedError('ns/004_x', 'up', new Error('boom')),
+      new LockLostError('lease expired'),
+      new InterruptedError(),
+    ];
+    for (const error of errors) {
+      expect(error.message).not.toMatch(/`migrate |--[a-z]|MONGODB_URI/);
+      expect(Array.isArray(error.remedies)).toBe(true);
+    }
+    expect(new DatabaseNotReadyError('x').remedies).toEqual([expect.objectContaining({ options: { uri: true } })]);
+    expect(new MigrationFailedError('ns/004_x', 'down', new Error('boom')).remedies).toEqual([expect.objectContaining({ call: 'down' })]);
+  });
+
+  it('one cause walker: the first error with a code, and the deepest', () => {
+    const root = new InterruptedError();
+    const failed = new MigrationFailedError('ns/004_x', 'up', new Error('wrapped', { cause: root }));
+    expect(findMigrateError(failed, MigrateErrorCode.Interrupted)).toBe(root);
+    expect(rootMigrateError(failed)).toBe(root);
+    expect(rootMigrateError(new Error('plain'))).toBeUndefined();
   });
 
   it('a failed migration names itself and its direction and keeps the cause', () => {

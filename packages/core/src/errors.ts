@@ -1,3 +1,5 @@
+import { messageOf } from './driver-errors.js';
+
 /** Stable, machine-readable codes of every error this package throws. */
 export const MigrateErrorCode = {
   InvalidMigrations: 'INVALID_MIGRATIONS',
@@ -15,14 +17,39 @@ export const MigrateErrorCode = {
 } as const;
 export type MigrateErrorCode = (typeof MigrateErrorCode)[keyof typeof MigrateErrorCode];
 
-/** Base class of every error thrown by this package. `code` is stable; `message` says what to do. */
+/** Something the caller can do about an error, in API terms. The CLI renders each as a command line. */
+export interface Remedy {
+  /** The Migrator method to call, e.g. 'status' | 'verify' | 'unlock' | 'up' | 'down'; absent for an option-only remedy. */
+  readonly call?: string;
+  /**
+   * Options (API names) of that call, or of the Migrator when `call` is absent: `{ allowDrift: true }`, `{ force: true }`,
+   * `{ to: 'ns/004_x' }`, `{ migration: 'ns/004_x' }`, `{ uri: true }` (= supply a connection string).
+   */
+  readonly options?: Readonly<Record<string, string | number | boolean>>;
+  /** One short neutral sentence of why, optional. */
+  readonly why?: string;
+}
+
+/** What every `MigrateError` constructor accepts besides its message. */
+export interface MigrateErrorOptions {
+  readonly cause?: unknown;
+  /** Default: none. */
+  readonly remedies?: readonly Remedy[];
+}
+
+/**
+ * Base class of every error thrown by this package. `code` is stable; `message` says what went wrong in API terms
+ * (no command-line wording); `remedies` say what to do, for the caller (or the CLI) to present.
+ */
 export class MigrateError extends Error {
   override name = 'MigrateError';
   readonly code: MigrateErrorCode;
+  readonly remedies: readonly Remedy[];
 
-  constructor(code: MigrateErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: MigrateErrorCode, message: string, options: MigrateErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
+    this.remedies = options.remedies ?? [];
   }
 }
 
@@ -32,7 +59,7 @@ export class MigrationLoadError extends MigrateError {
   constructor(
     message: string,
     readonly file?: string,
-    options?: { cause?: unknown },
+    options?: MigrateErrorOptions,
   ) {
     super(MigrateErrorCode.InvalidMigrations, message, options);
   }
@@ -41,7 +68,7 @@ export class MigrationLoadError extends MigrateError {
 /** An option or argument is invalid. Nothing was written. */
 export class InvalidOptionError extends MigrateError {
   override name = 'InvalidOptionError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: MigrateErrorOptions) {
     super(MigrateErrorCode.InvalidOption, message, options);
   }
 }
@@ -58,7 +85,8 @@ export class MigrationNotFoundError extends MigrateError {
       MigrateErrorCode.MigrationNotFound,
       ambiguous
         ? `Migration "${reference}" is ambiguous: it matches ${known.join(', ')}. Use the full id.`
-        : `No migration matches "${reference}". Known migrations: ${known.length ? known.join(', ') : '(none)'}. Run \`migrate status\` to list them.`,
+        : `No migration matches "${reference}". Known migrations: ${known.length ? known.join(', ') : '(none)'}.`,
+      { remedies: [{ call: 'status', why: 'It lists every migration.' }] },
     );
   }
 }
@@ -85,7 +113,13 @@ export class MigrationLockedError extends MigrateError {
       : 'an unknown holder';
     super(
       MigrateErrorCode.MigrationLocked,
-      `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire or run \`migrate unlock\` (\`--force\` to remove a live lease).`,
+      `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire or remove it with \`unlock\` (option \`force\` removes a live lease).`,
+      {
+        remedies: [
+          { call: 'unlock', why: 'It removes an expired lease.' },
+          { call: 'unlock', options: { force: true }, why: 'Only if that process is gone.' },
+        ],
+      },
     );
   }
 }
@@ -98,6 +132,7 @@ export class LockLostError extends MigrateError {
       MigrateErrorCode.LockLost,
       `The migration lock was lost (${detail}); this run stopped. Toolkit batches and state writes stop at the next lease check; ` +
         'code of a migration outside the toolkit is not fenced and may have written since. Another process may have taken over: check the status, then run `up` again to resume.',
+      { remedies: [{ call: 'status' }, { call: 'up', why: 'It resumes.' }] },
     );
   }
 }
@@ -108,7 +143,8 @@ export class MigrationAlreadyAppliedError extends MigrateError {
   constructor(readonly migrationId: string) {
     super(
       MigrateErrorCode.MigrationAlreadyApplied,
-      `Migration ${migrationId} is already completed. To run it again, roll it back first (\`migrate down --to ${migrationId}\`), then run \`migrate up ${migrationId}\`.`,
+      `Migration ${migrationId} is already completed. To run it again, roll it back first (\`down\` with \`to: "${migrationId}"\`), then run it (\`up\` with \`migration: "${migrationId}"\`).`,
+      { remedies: [{ call: 'down', options: { to: migrationId } }, { call: 'up', options: { migration: migrationId } }] },
     );
   }
 }
@@ -123,8 +159,9 @@ export class MigrationNotAppliedError extends MigrateError {
     super(
       MigrateErrorCode.MigrationNotApplied,
       migrationId
-        ? `Migration ${migrationId} is not applied, so there is nothing to roll back.${detail ? ` ${detail}` : ''} Run \`migrate status\` to see what is applied.`
-        : 'No migration is applied, so there is nothing to roll back. Run `migrate status` to see the state.',
+        ? `Migration ${migrationId} is not applied, so there is nothing to roll back.${detail ? ` ${detail}` : ''}`
+        : 'No migration is applied, so there is nothing to roll back.',
+      { remedies: [{ call: 'status', why: 'It shows what is applied.' }] },
     );
   }
 }
@@ -145,7 +182,8 @@ export class ChecksumDriftError extends MigrateError {
     super(
       MigrateErrorCode.ChecksumDrift,
       `Applied migrations changed since they ran: ${drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. ` +
-        'Restore the original files, or add a new migration for the change. Run `migrate verify` for details; `--allow-drift` overrides.',
+        'Restore the original files, or add a new migration for the change. `verify` gives the details; option `allowDrift` overrides.',
+      { remedies: [{ call: 'verify' }, { options: { allowDrift: true }, why: 'It runs despite the drift.' }] },
     );
   }
 }
@@ -156,8 +194,8 @@ export class DatabaseNotReadyError extends MigrateError {
   constructor(detail: string, options?: { cause?: unknown }) {
     super(
       MigrateErrorCode.DatabaseNotReady,
-      `The database is not reachable: ${detail}. Check the connection string (--uri or MONGODB_URI), that the server is up, and the network.`,
-      options,
+      `The database is not reachable: ${detail}. Check the connection string, that the server is up, and the network.`,
+      { ...options, remedies: [{ options: { uri: true }, why: 'Check the connection string.' }] },
     );
   }
 }
@@ -171,11 +209,11 @@ export class MigrationFailedError extends MigrateError {
     cause: unknown,
   ) {
     // The cause's own full stop would double ours.
-    const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/(?<!\.)\.$/, '');
+    const reason = messageOf(cause).replace(/(?<!\.)\.$/, '');
     super(
       MigrateErrorCode.MigrationFailed,
-      `Migration ${migrationId} (${direction}) failed: ${reason}. Its state and progress are recorded; fix the cause and run \`migrate ${direction}\` again to resume.`,
-      { cause },
+      `Migration ${migrationId} (${direction}) failed: ${reason}. Its state and progress are recorded; fix the cause and run \`${direction}\` again to resume.`,
+      { cause, remedies: [{ call: direction, why: 'It resumes from the recorded progress.' }] },
     );
   }
 }
@@ -196,12 +234,23 @@ export class ValidationFailedError extends MigrateError {
   }
 }
 
-/** Walks an error's `cause` chain and returns the first `MigrateError` with the given code. */
-export function findMigrateError(error: unknown, code: MigrateErrorCode): MigrateError | undefined {
+/** The `MigrateError`s of an error's `cause` chain, outermost first (at most 10 links deep). */
+export function migrateErrorsOf(error: unknown): MigrateError[] {
+  const found: MigrateError[] = [];
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-    if (e instanceof MigrateError && e.code === code) return e;
+    if (e instanceof MigrateError) found.push(e);
   }
-  return undefined;
+  return found;
+}
+
+/** The first `MigrateError` with the given code in an error's `cause` chain. */
+export function findMigrateError(error: unknown, code: MigrateErrorCode): MigrateError | undefined {
+  return migrateErrorsOf(error).find((e) => e.code === code);
+}
+
+/** The deepest `MigrateError` in an error's `cause` chain: it says best what went wrong. */
+export function rootMigrateError(error: unknown): MigrateError | undefined {
+  return migrateErrorsOf(error).at(-1);
 }
 
 /** A rollback would have to pass over an applied migration whose file is missing. Nothing was reverted. */
@@ -212,6 +261,7 @@ export class MigrationFileMissingError extends MigrateError {
       MigrateErrorCode.InvalidMigrations,
       `Migration ${migrationId} is applied but its file is missing, so it cannot be rolled back, and rolling back an earlier one would leave it applied. ` +
         `Restore its file (deploy the code that contains it), then roll back again; or revert an earlier migration explicitly with the \`migration\` option. Nothing was rolled back.`,
+      { remedies: [{ call: 'status', why: 'It lists the migration as missing.' }] },
     );
   }
 }
@@ -228,6 +278,7 @@ export class PartialMigrationError extends MigrateError {
       `Migration ${migrationId} is partly applied (its last \`up\` ${status === 'applying' ? 'is still marked applying: it was killed, or is running right now' : 'failed or was interrupted'}), ` +
         `so rolling back another migration would leave its partial data in place. Revert it with \`down\` with \`migration: "${migrationId}"\`, ` +
         'or finish it by running `up` again. Nothing was rolled back.',
+      { remedies: [{ call: 'down', options: { migration: migrationId }, why: 'It reverts the partial data.' }, { call: 'up', why: 'It finishes it.' }] },
     );
   }
 }
@@ -243,6 +294,7 @@ export class TargetChangedError extends MigrateError {
       MigrateErrorCode.InvalidOption,
       `This rollback was meant for ${expected.join(', ')}, but the last applied ${actual.length > 1 ? 'migrations are' : 'migration is'} now ${actual.join(', ')}: ` +
         'another process changed the applied migrations meanwhile. Nothing was rolled back; check the status and run `down` again.',
+      { remedies: [{ call: 'status' }, { call: 'down' }] },
     );
   }
 }
@@ -255,6 +307,7 @@ export class PartlyRevertedError extends MigrateError {
       MigrateErrorCode.MigrationFailed,
       `Migration ${migrationId} is partly reverted (a \`down\` is running or was interrupted), so \`up\` cannot call it applied. ` +
         `Finish the rollback with \`down\` with \`migration: "${migrationId}"\`, then run \`up\`. Nothing was applied.`,
+      { remedies: [{ call: 'down', options: { migration: migrationId }, why: 'It finishes the rollback.' }, { call: 'up' }] },
     );
   }
 }

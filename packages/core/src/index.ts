@@ -1,23 +1,123 @@
-export * from './errors.js';
-export type * from './migration.js';
-export { Direction } from './migration.js';
-export type * from './lock/migration-lock.js';
-export type * from './storage/migration-storage.js';
-export { MigrationStatus } from './storage/migration-storage.js';
-export * from './sources/migration-source.js';
-export { findMigration, listMigrationFiles, loadMigrations, MIGRATION_FILE_PATTERN, type LoadedMigration } from './sources/load-migrations.js';
-export * from './lock/mongo-lock.js';
-export * from './storage/mongo-migration-storage.js';
-export * from './migrator.js';
+// The public API of @mongrate/core, every export named (internal code imports the exact file, never this one).
+
+// Errors
+export {
+  ChecksumDriftError,
+  DatabaseNotReadyError,
+  InterruptedError,
+  InvalidOptionError,
+  LockLostError,
+  MigrateError,
+  MigrateErrorCode,
+  MigrationAlreadyAppliedError,
+  MigrationFailedError,
+  MigrationFileMissingError,
+  MigrationLoadError,
+  MigrationLockedError,
+  MigrationNotAppliedError,
+  MigrationNotFoundError,
+  PartialMigrationError,
+  PartlyRevertedError,
+  TargetChangedError,
+  ValidationFailedError,
+  findMigrateError,
+  migrateErrorsOf,
+  rootMigrateError,
+  type DriftEntry,
+  type LockHolder,
+  type MigrateErrorOptions,
+  type Remedy,
+} from './errors.js';
+
+// Migrations: what a migration file exports and gets
+export {
+  Direction,
+  type Checkpoint,
+  type ImpactReport,
+  type MigrationContext,
+  type MigrationCounts,
+  type MigrationModule,
+  type PreviewContext,
+  type ProgressEvent,
+  type ReportTable,
+} from './migration.js';
+
+// The migrator, and the lock-free state reader behind its read methods
+export {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+  Migrator,
+  type ConnectOptions,
+  type DownOptions,
+  type MigratorEvents,
+  type MigratorOptions,
+  type RunResult,
+  type UpOptions,
+} from './migrator.js';
+export {
+  DEFAULT_PREVIEW_SAMPLES,
+  DEFAULT_PREVIEW_TOP,
+  type HistoryOptions,
+  type MigrationState,
+  type PreviewOptions,
+  type PreviewResult,
+  type StateReader,
+  type StatusReport,
+  type VerifyReport,
+} from './state-reader.js';
 export type { MongooseConnection } from './mongoose-connection.js';
+
+// Lock: the contract and its Mongo adapter
+export type { AcquireOptions, Lease, LeaseGuard, MigrationLock, UnlockResult } from './lock/migration-lock.js';
+export {
+  DEFAULT_LEASE_MS,
+  DEFAULT_LOCK_COLLECTION,
+  DEFAULT_LOCK_NAME,
+  DEFAULT_LOCK_POLL_MS,
+  DEFAULT_LOCK_WAIT_TIMEOUT_MS,
+  MongoLock,
+  type MongoLockOptions,
+} from './lock/mongo-lock.js';
+export { newRunIdentity, type RunIdentity } from './lock/run-identity.js';
+
+// Storage: the contract and its Mongo adapter
+export {
+  DEFAULT_HISTORY_LIMIT,
+  MigrationStatus,
+  type AttemptOutcome,
+  type BeginAttempt,
+  type FinishDetails,
+  type HistoryEntry,
+  type HistoryFilter,
+  type MigrationRecord,
+  type MigrationStorage,
+} from './storage/migration-storage.js';
+export {
+  DEFAULT_HISTORY_COLLECTION,
+  DEFAULT_MIGRATIONS_COLLECTION,
+  MongoMigrationStorage,
+  type MongoMigrationStorageOptions,
+} from './storage/mongo-migration-storage.js';
 export { STATE_COLLECTION_OPTIONS } from './storage/state-collections.js';
-export * from './logger.js';
-export * from './redact.js';
-export * from './server-clock.js';
-export * from './lock/run-identity.js';
-export * from './toolkit/backup-and-update.js';
-export * from './toolkit/restore-backups.js';
+
+// Sources: where migrations come from
+export { folderSource, packageSource, resolveSource, type MigrationSource } from './sources/migration-source.js';
+export { MIGRATION_FILE_PATTERN, findMigration, listMigrationFiles, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
+export { createMigrationFile, defaultMigrationTemplate, toMigrationName } from './sources/create-migration.js';
+
+// Logging
+export { DEFAULT_LOG_LEVEL, createLogger, redactFormat, type LoggerOptions } from './logger.js';
+export { redactSecrets, redactValue } from './redact.js';
+
+// Toolkit: batched, resumable, reversible data changes
+export { backupAndUpdate, type BackupAndUpdateOptions, type BackupAndUpdateResult } from './toolkit/backup-and-update.js';
+export {
+  MAX_LISTED_CONFLICTS,
+  restoreBackups,
+  type RestoreBackupsOptions,
+  type RestoreBackupsResult,
+  type RestoreConflict,
+} from './toolkit/restore-backups.js';
 export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
-export * from './toolkit/estimate-duration.js';
+export { estimateBackupAndUpdate, type EstimateOptions } from './toolkit/estimate-duration.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';
-export * from './sources/create-migration.js';

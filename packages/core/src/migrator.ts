@@ -2,40 +2,35 @@ import { EventEmitter } from 'node:events';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { MigrationError, RunnableMigration, Umzug } from 'umzug';
 import type { Logger } from 'winston';
-import {
-  ChecksumDriftError,
-  DatabaseNotReadyError,
-  InterruptedError,
-  InvalidOptionError,
-  MigrateErrorCode,
-  MigrationAlreadyAppliedError,
-  MigrationFailedError,
-  MigrationFileMissingError,
-  MigrationNotAppliedError,
-  MigrationNotFoundError,
-  PartlyRevertedError,
-  findMigrateError,
-  type DriftEntry,
-  type LockHolder,
-} from './errors.js';
-import { findMigration, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
-import { createLogger } from './logger.js';
-import type { Direction, ImpactReport, MigrationContext, PreviewContext, MigrationCounts, ProgressEvent } from './migration.js';
-import type { Lease, MigrationLock, UnlockResult } from './lock/migration-lock.js';
-import type { MigrationSource } from './sources/migration-source.js';
-import { MigrationStatus, type HistoryEntry, type MigrationRecord, type StorageRunContext } from './storage/migration-storage.js';
-import { MongoLock } from './lock/mongo-lock.js';
-import { MongoMigrationStorage, isExecuted } from './storage/mongo-migration-storage.js';
-import { openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
 import { checkSameDriver } from './driver-version.js';
-import { redactSecrets } from './redact.js';
-import { confirmRollback, isPartialUp, planRollback } from './resolve-targets.js';
+import { messageOf } from './driver-errors.js';
+import { DatabaseNotReadyError, InterruptedError, InvalidOptionError, MigrationFailedError, type LockHolder } from './errors.js';
+import type { Lease, MigrationLock, UnlockResult } from './lock/migration-lock.js';
+import { MongoLock } from './lock/mongo-lock.js';
 import { newRunIdentity, type RunIdentity } from './lock/run-identity.js';
+import { createLogger } from './logger.js';
+import type { Direction, MigrationContext, MigrationCounts, ProgressEvent } from './migration.js';
+import { onDatabase, openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
+import { redactSecrets } from './redact.js';
+import { checkTargetOptions, confirmRollback, isPartialUp, planDown, planUp, refusePartlyReverted } from './resolve-targets.js';
 import { ServerClock } from './server-clock.js';
+import { findMigration, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
+import type { MigrationSource } from './sources/migration-source.js';
+import {
+  StateReader,
+  computeDrift,
+  type HistoryOptions,
+  type PreviewOptions,
+  type PreviewResult,
+  type StatusReport,
+  type VerifyReport,
+} from './state-reader.js';
+import { MigrationStatus, isExecuted, type HistoryEntry, type MigrationRecord, type MigrationStorage } from './storage/migration-storage.js';
+import { MongoMigrationStorage } from './storage/mongo-migration-storage.js';
+import { RecordKeeper } from './storage/record-keeper.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
-export const DEFAULT_PREVIEW_TOP = 10;
-export const DEFAULT_PREVIEW_SAMPLES = 5;
+/** `serverSelectionTimeoutMS` of a client `Migrator.connect` opens: how long an unreachable server takes to fail. */
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 10_000;
 
 export interface MigratorOptions {
@@ -51,7 +46,7 @@ export interface MigratorOptions {
   readonly logger?: Logger;
   /** Batch size handed to migrations. Default `DEFAULT_BATCH_SIZE` (1000). */
   readonly batchSize?: number;
-  /** Lease term of the lock. Default `DEFAULT_LEASE_MS` (60 s). */
+  /** Lease term of the lock. Default `DEFAULT_LEASE_MS` (60 s); at least 1000. */
   readonly leaseMs?: number;
   /** How long `up`/`down` wait for another process's lock. Default `DEFAULT_LOCK_WAIT_TIMEOUT_MS` (5 min). */
   readonly lockWaitTimeoutMs?: number;
@@ -67,9 +62,22 @@ export interface MigratorOptions {
   readonly lockCollection?: string;
   /** Run `up` even when applied migrations changed. Default false. */
   readonly allowDrift?: boolean;
-  /** Replaces the Mongo lease lock (tests, other coordination). */
+  /**
+   * The app's own lock (another coordination service), in place of the Mongo lease lock (`MongoLock`). It must keep
+   * the `MigrationLock` contract; the lock options above (`leaseMs`, `lockWaitTimeoutMs`, `lockPollMs`, `lockName`,
+   * `lockCollection`) then do not apply, and no `lock-waiting` events are emitted. Default: a `MongoLock` in the database.
+   */
   readonly lock?: MigrationLock;
+  /**
+   * The app's own record and history storage, in place of `MongoMigrationStorage`. It must keep the `MigrationStorage`
+   * contract (fenced writes, server time); `migrationsCollection` and `historyCollection` then do not apply.
+   * Default: a `MongoMigrationStorage` in the database.
+   */
+  readonly storage?: MigrationStorage;
 }
+
+/** What `Migrator.connect` takes: the options minus the client, plus the driver's client options. */
+export type ConnectOptions = Omit<MigratorOptions, 'client' | 'connection'> & { readonly clientOptions?: MongoClientOptions };
 
 export interface UpOptions {
   /** Apply up to and including this migration (id, name or number). */
@@ -112,48 +120,6 @@ export interface RunResult {
   readonly doneByAnother?: true;
 }
 
-/** One migration as `status` shows it. */
-export interface MigrationState {
-  readonly id: string;
-  readonly description?: string;
-  readonly state: MigrationStatus | 'pending' | 'missing';
-  readonly record?: MigrationRecord;
-  readonly drift?: DriftEntry['kind'];
-  readonly hasPreview: boolean;
-}
-
-export interface StatusReport {
-  readonly migrations: readonly MigrationState[];
-  readonly pending: number;
-  /** Whether `up` has work to do. */
-  readonly needed: boolean;
-  readonly drift: readonly DriftEntry[];
-  readonly lock?: { readonly holder: LockHolder; readonly expired: boolean };
-}
-
-export interface PreviewOptions {
-  /** Preview this migration; default: every pending migration. */
-  readonly migration?: string;
-  /** Default `DEFAULT_PREVIEW_TOP` (10). */
-  readonly top?: number;
-  /** Default `DEFAULT_PREVIEW_SAMPLES` (5). */
-  readonly samples?: number;
-}
-
-export interface PreviewResult {
-  readonly id: string;
-  readonly state: MigrationState['state'];
-  readonly report?: ImpactReport;
-  /** Why there is no report. */
-  readonly note?: string;
-}
-
-export interface VerifyReport {
-  readonly ok: boolean;
-  readonly drift: readonly DriftEntry[];
-  readonly checked: number;
-}
-
 /** Events a migrator emits. */
 export interface MigratorEvents {
   migrating: [{ id: string }];
@@ -165,23 +131,34 @@ export interface MigratorEvents {
   'lock-acquired': [{ fence: string }];
 }
 
-interface RunContext extends StorageRunContext {
+/** What umzug is asked to run under the lock: these ids, or (for a plain `up`) every pending one or `step` of them. */
+type Selection = { readonly ids: readonly string[] } | { readonly step?: number };
+
+/** One locked run: its lease and signal, and what each migration returned (for events and the result). */
+interface Run {
   readonly lease: Lease;
   readonly signal: AbortSignal;
+  readonly counts: Map<string, MigrationCounts | undefined>;
 }
 
-const IDLE_CONTEXT = { counts: new Map() } as unknown as RunContext;
+/** Errors that umzug wraps but that are not the migration's own: the run reports them as they are. */
+const notTheMigrations = new WeakSet<object>();
 
 /**
- * Runs migrations from one or more sources against one database, through umzug, under a lease lock.
+ * Runs migrations from one or more sources against one database, under a lease lock: `up` and `down`, nothing else.
+ * Reading state (status, pending, verify, history, preview) is the `StateReader`'s job (`migrator.state`, also
+ * reachable through the methods of the same names); the record of each attempt is the `RecordKeeper`'s.
  * Safe to call `up()` from every replica at boot: one runs each migration, the others wait and find nothing pending.
  */
 export class Migrator extends EventEmitter<MigratorEvents> {
   readonly logger: Logger;
   readonly db: Db;
+  /** Lock-free reads of the migration state. */
+  readonly state: StateReader;
   readonly #client: MongoClient;
   readonly #ownsClient: boolean;
-  readonly #storage: MongoMigrationStorage;
+  readonly #storage: MigrationStorage;
+  readonly #records: RecordKeeper;
   readonly #lock: MigrationLock;
   readonly #identity: RunIdentity = newRunIdentity();
   readonly #batchSize: number;
@@ -197,21 +174,21 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#ownsClient = ownsClient;
     this.logger = options.logger ?? createLogger();
     this.db = this.#client.db(options.dbName ?? options.connection?.name);
-    if (options.connection) {
-      const own = options.connection;
-      this.#connection = Promise.resolve(own.name === this.db.databaseName ? own : own.useDb(this.db.databaseName, { useCache: true }));
-    }
+    if (options.connection) this.#connection = Promise.resolve(onDatabase(options.connection, this.db.databaseName));
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
       throw new InvalidOptionError(`batchSize must be a positive whole number (got ${options.batchSize}).`);
     }
     const clock = new ServerClock(this.db);
-    this.#storage = new MongoMigrationStorage({
-      db: this.db,
-      clock,
-      ...(options.migrationsCollection ? { collection: options.migrationsCollection } : {}),
-      ...(options.historyCollection ? { historyCollection: options.historyCollection } : {}),
-    });
+    this.#storage =
+      options.storage ??
+      new MongoMigrationStorage({
+        db: this.db,
+        clock,
+        ...(options.migrationsCollection ? { collection: options.migrationsCollection } : {}),
+        ...(options.historyCollection ? { historyCollection: options.historyCollection } : {}),
+      });
+    this.#records = new RecordKeeper(this.#storage, this.#identity, this.logger);
     this.#lock =
       options.lock ??
       new MongoLock({
@@ -222,22 +199,32 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         onWait: (holder) => this.emit('lock-waiting', holder),
         ...(options.lockCollection ? { collection: options.lockCollection } : {}),
         ...(options.lockName ? { name: options.lockName } : {}),
-        ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+        ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
         ...(options.lockWaitTimeoutMs !== undefined ? { waitTimeoutMs: options.lockWaitTimeoutMs } : {}),
-        ...(options.lockPollMs ? { pollMs: options.lockPollMs } : {}),
+        ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
       });
+    this.state = new StateReader({
+      load: () => this.load(),
+      storage: this.#storage,
+      lock: this.#lock,
+      client: this.#client,
+      db: this.db,
+      logger: this.logger,
+      batchSize: this.#batchSize,
+      mongoose: () => this.#mongoose(),
+    });
   }
 
   /**
    * Connects to `uri` and returns a migrator that owns the client (`close()` closes it).
    * Fails with `DatabaseNotReadyError` within the server selection timeout if the server cannot be reached.
    */
-  static async connect(uri: string, options: Omit<MigratorOptions, 'client' | 'connection'> & { readonly clientOptions?: MongoClientOptions }): Promise<Migrator> {
+  static async connect(uri: string, options: ConnectOptions): Promise<Migrator> {
     let client: MongoClient;
     try {
       client = new MongoClient(uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, ...options.clientOptions });
     } catch (error) {
-      throw new InvalidOptionError(`The connection string is invalid: ${redactSecrets(error instanceof Error ? error.message : String(error))}. Expected mongodb://host[:port]/database.`, {
+      throw new InvalidOptionError(`The connection string is invalid: ${redactSecrets(messageOf(error))}. Expected mongodb://host[:port]/database.`, {
         cause: error,
       });
     }
@@ -246,7 +233,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await client.db(options.dbName).command({ ping: 1 });
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw new DatabaseNotReadyError(redactSecrets(error instanceof Error ? error.message : String(error)), { cause: error });
+      throw new DatabaseNotReadyError(redactSecrets(messageOf(error)), { cause: error });
     }
     return new Migrator({ ...options, client }, true);
   }
@@ -265,107 +252,65 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#loaded;
   }
 
+  /** See `StateReader.status`. */
   async status(): Promise<StatusReport> {
-    const migrations = await this.load();
-    const records = await this.#storage.records();
-    const byId = new Map(records.map((r) => [r._id, r]));
-    const drift = computeDrift(migrations, records);
-    const driftById = new Map(drift.map((d) => [d.id, d.kind]));
-    const states: MigrationState[] = migrations.map((m) => {
-      const record = byId.get(m.id);
-      return {
-        id: m.id,
-        ...(m.module.description ? { description: m.module.description } : {}),
-        state: record ? record.status : 'pending',
-        ...(record ? { record } : {}),
-        ...(driftById.has(m.id) ? { drift: driftById.get(m.id) } : {}),
-        hasPreview: typeof m.module.preview === 'function',
-      };
-    });
-    for (const record of records) {
-      if (!migrations.some((m) => m.id === record._id)) states.push({ id: record._id, state: 'missing', record, drift: 'missing', hasPreview: false });
-    }
-    const pending = states.filter((s) => s.state !== 'missing' && !(s.record && isExecuted(s.record))).length;
-    const lock = await this.#lock.inspect();
-    return { migrations: states, pending, needed: pending > 0, drift, ...(lock ? { lock } : {}) };
+    return this.state.status();
   }
 
   /** Ids of pending migrations, in run order. */
   async pending(): Promise<string[]> {
-    return (await (await this.#umzug(undefined)).pending()).map((m) => m.name);
+    return this.state.pending();
   }
 
   /** Ids of applied migrations, in run order. */
   async executed(): Promise<string[]> {
-    return (await (await this.#umzug(undefined)).executed()).map((m) => m.name);
+    return this.state.executed();
   }
 
   /** Impact reports of pending migrations (or of one), computed without writing and without the lock. */
   async preview(options: PreviewOptions = {}): Promise<PreviewResult[]> {
-    const migrations = await this.load();
-    const executed = new Set(await this.#storage.executed());
-    const records = new Map((this.#storage.lastRead ?? []).map((r) => [r._id, r]));
-    const targets = options.migration ? [findMigration(options.migration, migrations)] : migrations.filter((m) => !executed.has(m.id));
-    const results: PreviewResult[] = [];
-    for (const m of targets) {
-      const state = records.get(m.id)?.status ?? 'pending';
-      if (executed.has(m.id)) {
-        results.push({ id: m.id, state, note: 'already applied; nothing to preview' });
-      } else if (!m.module.preview) {
-        results.push({ id: m.id, state, note: 'this migration has no preview' });
-      } else {
-        const connection = await this.#mongoose();
-        const report = await m.module.preview(withConnection<Omit<PreviewContext, 'connection'>>({
-          client: this.#client,
-          db: this.db,
-          logger: this.logger.child({ migration: m.id }),
-          migration: { id: m.id },
-          batchSize: this.#batchSize,
-          top: options.top ?? DEFAULT_PREVIEW_TOP,
-          samples: options.samples ?? DEFAULT_PREVIEW_SAMPLES,
-          measuredThroughput: async () =>
-            (await this.#storage.history({ limit: 20 }))
-              .filter((h) => h.direction === 'up' && h.outcome === 'applied')
-              .map((h) => h.counts?.docsPerSecond)
-              .filter((v): v is number => typeof v === 'number' && v > 0),
-        }, connection));
-        results.push({ id: m.id, state, report });
-      }
-    }
-    return results;
+    return this.state.preview(options);
+  }
+
+  /** Finished runs and rollbacks, newest first. */
+  async history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+    return this.state.history(options);
+  }
+
+  /** Applied migrations whose file changed or is missing. */
+  async verify(): Promise<VerifyReport> {
+    return this.state.verify();
+  }
+
+  /** Removes an expired lease; with `force`, any lease. */
+  async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
+    return this.#lock.unlock(options);
   }
 
   /**
    * Applies pending migrations. When nothing is pending it returns after one round trip, without the lock.
-   * Otherwise it takes the lock, re-reads what is applied and runs what is still pending.
+   * Otherwise it takes the lock, re-reads the records once and runs what is still pending.
    */
   async up(options: UpOptions = {}): Promise<RunResult> {
-    const { migrations, named, to, executed } = await this.#targets(options);
-    refusePartlyReverted(this.#storage.lastRead ?? []);
-    if (named && executed.has(named.id)) throw new MigrationAlreadyAppliedError(named.id);
-    const pending = migrations.filter((m) => !executed.has(m.id));
-    const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
+    const { migrations, named, to, records } = await this.#read(options);
+    const allowDrift = options.allowDrift ?? this.options.allowDrift;
+    const eligible = planUp(migrations, records, { named, to }, () => (allowDrift ? [] : computeDrift(migrations, records)));
     if (eligible.length === 0) return { direction: 'up', migrations: [], nothingToDo: true };
-    if (!(options.allowDrift ?? this.options.allowDrift)) {
-      const drift = computeDrift(migrations, this.#storage.lastRead ?? []);
-      if (drift.length > 0) throw new ChecksumDriftError(drift);
-    }
     // While another replica holds the lock, keep checking whether it has applied our work; if so, stop waiting.
     // Only `applied` counts: a migration another process is reverting is not done.
     const stillNeeded = async () => {
       const applied = new Set((await this.#storage.records()).filter((r) => r.status === MigrationStatus.applied).map((r) => r._id));
       return eligible.some((m) => !applied.has(m.id));
     };
-    return this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
-      refusePartlyReverted(await this.#storage.records());
-      if (named) return umzug.up({ migrations: [named.id], rerun: 'SKIP' });
+    return this.#underLock('up', options.signal, stillNeeded, (current): Selection => {
+      refusePartlyReverted(current);
+      if (named) return { ids: [named.id] };
       if (to) {
         // Every migration up to `to` that is still pending, even when `to` itself is applied.
-        const stillPending = new Set((await umzug.pending()).map((m) => m.name));
-        const ids = migrations.slice(0, migrations.indexOf(to) + 1).filter((m) => stillPending.has(m.id)).map((m) => m.id);
-        return ids.length > 0 ? umzug.up({ migrations: ids, rerun: 'SKIP' }) : [];
+        const applied = new Set(current.filter(isExecuted).map((r) => r._id));
+        return { ids: migrations.slice(0, migrations.indexOf(to) + 1).filter((m) => !applied.has(m.id)).map((m) => m.id) };
       }
-      return options.step !== undefined ? umzug.up({ step: options.step }) : umzug.up();
+      return options.step !== undefined ? { step: options.step } : {};
     });
   }
 
@@ -374,23 +319,20 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * The target is resolved before the lock and re-checked under it: a rollback meant for X reverts X or nothing.
    */
   async down(options: DownOptions = {}): Promise<RunResult> {
-    const { planned, named, runOrder, executed, migrations } = await this.#planDown(options);
-    const drift = computeDrift(migrations, this.#storage.lastRead ?? []).filter((d) => executed.has(d.id));
+    const { planned, named, runOrder, migrations, records } = await this.#planDown(options);
+    const drift = computeDrift(migrations, records.filter(isExecuted));
     if (drift.length > 0) this.logger.warn('rolling back migrations whose files changed since they ran', { drift });
     // While another process holds the lock, stop waiting once it has reverted every planned migration.
     const stillNeeded = async () => {
-      const records = await this.#storage.records();
-      return records.some((r) => planned.includes(r._id) && (isExecuted(r) || (named !== undefined && isPartialUp(r))));
+      const current = await this.#storage.records();
+      return current.some((r) => planned.includes(r._id) && (isExecuted(r) || (named !== undefined && isPartialUp(r))));
     };
-    return this.#underLock('down', options.signal, stillNeeded, async (umzug) => {
-      const records = await this.#storage.records();
+    return this.#underLock('down', options.signal, stillNeeded, (current): Selection => {
       if (named) {
-        const record = records.find((r) => r._id === named.id);
-        if (!record || !(isExecuted(record) || isPartialUp(record))) return [];
-        return umzug.down({ migrations: [named.id], rerun: 'ALLOW' });
+        const record = current.find((r) => r._id === named.id);
+        return { ids: record && (isExecuted(record) || isPartialUp(record)) ? [named.id] : [] };
       }
-      const ids = confirmRollback(planned, records, runOrder);
-      return ids.length > 0 ? umzug.down({ migrations: ids, rerun: 'ALLOW' }) : [];
+      return { ids: confirmRollback(planned, current, runOrder) };
     });
   }
 
@@ -402,94 +344,71 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return [...(await this.#planDown(options)).planned];
   }
 
-  /** Resolves a rollback's targets from the records (one round trip); throws when it cannot be done exactly. */
+  /** Resolves a rollback's targets from one read of the records; throws when it cannot be done exactly. */
   async #planDown(options: DownOptions) {
-    const { migrations, named, to, executed } = await this.#targets(options);
-    const records = this.#storage.lastRead ?? [];
+    const { migrations, named, to, records } = await this.#read(options);
     const runOrder = migrations.map((m) => m.id);
-    let planned: readonly string[];
-    if (named) {
-      const record = records.find((r) => r._id === named.id);
-      if (!executed.has(named.id) && !(record && isPartialUp(record))) throw new MigrationNotAppliedError(named.id);
-      if (options.expect && (options.expect.length !== 1 || options.expect[0] !== named.id)) {
-        throw new InvalidOptionError(`Options migration and expect disagree: expect must be ["${named.id}"] (got ${JSON.stringify(options.expect)}).`);
-      }
-      planned = [named.id];
-    } else if (options.expect) {
-      for (const id of options.expect) {
-        if (runOrder.includes(id)) continue;
-        if (records.some((r) => r._id === id)) throw new MigrationFileMissingError(id);
-        throw new MigrationNotFoundError(id, runOrder);
-      }
-      planned = options.expect;
-    } else {
-      planned = planRollback(records, runOrder, { ...(options.to === 0 ? { to: 0 } : {}), ...(to ? { toId: to.id } : {}), ...(options.step !== undefined ? { step: options.step } : {}) });
-    }
-    return { planned, named, runOrder, executed, migrations };
+    const planned = planDown(runOrder, records, {
+      named: named?.id,
+      toId: to?.id,
+      ...(options.to === 0 ? { to: 0 as const } : {}),
+      ...(options.step !== undefined ? { step: options.step } : {}),
+      ...(options.expect ? { expect: options.expect } : {}),
+    });
+    return { planned, named, runOrder, migrations, records };
   }
 
-  /** Finished runs and rollbacks, newest first. */
-  async history(options: { readonly migration?: string; readonly limit?: number } = {}): Promise<HistoryEntry[]> {
-    const migrationId = options.migration ? findMigration(options.migration, await this.load()).id : undefined;
-    return this.#storage.history({ ...(migrationId ? { migrationId } : {}), ...(options.limit ? { limit: options.limit } : {}) });
-  }
-
-  /** Applied migrations whose file changed or is missing. */
-  async verify(): Promise<VerifyReport> {
-    const migrations = await this.load();
-    const records = await this.#storage.records();
-    const drift = computeDrift(migrations, records);
-    return { ok: drift.length === 0, drift, checked: records.filter(isExecuted).length };
-  }
-
-  /** Removes an expired lease; with `force`, any lease. */
-  async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
-    return this.#lock.unlock(options);
-  }
-
-  /** Checks `to`/`step`/`migration`, resolves the references, and reads what is applied (one round trip). */
-  async #targets(options: { readonly to?: string | 0; readonly step?: number; readonly migration?: string }) {
-    exclusive(options, ['to', 'step', 'migration']);
-    if (options.step !== undefined) positiveStep(options.step);
+  /** Checks `to`/`step`/`migration`, resolves the references, and reads the records (one round trip). */
+  async #read(options: { readonly to?: string | 0; readonly step?: number; readonly migration?: string }) {
+    checkTargetOptions(options);
     const migrations = await this.load();
     const named = options.migration ? findMigration(options.migration, migrations) : undefined;
     const to = options.to ? findMigration(options.to, migrations) : undefined;
-    const executed = new Set(await this.#storage.executed());
-    return { migrations, named, to, executed };
+    const records = await this.#storage.records();
+    return { migrations, named, to, records };
   }
 
+  /** Takes the lock, reads the records once under it, and runs what `select` picks from them through umzug. */
   async #underLock(
     direction: Direction,
     signal: AbortSignal | undefined,
-    stillNeeded: (() => Promise<boolean>) | undefined,
-    run: (umzug: Umzug<RunContext>) => Promise<Array<{ name: string }>>,
+    stillNeeded: () => Promise<boolean>,
+    select: (records: readonly MigrationRecord[]) => Selection,
   ): Promise<RunResult> {
-    const lease = await this.#lock.acquire({ ...(signal ? { signal } : {}), ...(stillNeeded ? { stillNeeded } : {}) });
+    const lease = await this.#lock.acquire({ ...(signal ? { signal } : {}), stillNeeded });
     if (!lease) return { direction, migrations: [], nothingToDo: true, doneByAnother: true };
     this.emit('lock-acquired', { fence: lease.fence });
-    const context: RunContext = { lease, signal: signal ?? new AbortController().signal, fence: lease.fence, counts: new Map() };
+    const run: Run = { lease, signal: signal ?? new AbortController().signal, counts: new Map() };
     const durations = new Map<string, number>();
-    const umzug = await this.#umzug(context);
-    const started = new Map<string, number>();
-    umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) => {
-      started.set(name, performance.now());
-      this.logger.info(direction === 'up' ? 'applying migration' : 'reverting migration', { migration: name });
-      this.emit(direction === 'up' ? 'migrating' : 'reverting', { id: name });
-    });
-    umzug.on(direction === 'up' ? 'migrated' : 'reverted', ({ name }) => {
-      const durationMs = Math.round(performance.now() - (started.get(name) ?? performance.now()));
-      durations.set(name, durationMs);
-      const counts = context.counts.get(name);
-      this.logger.info(direction === 'up' ? 'migration applied' : 'migration reverted', { migration: name, durationMs, counts });
-      this.emit(direction === 'up' ? 'migrated' : 'reverted', { id: name, ...(counts ? { counts } : {}) });
-    });
     try {
-      const ran = await run(umzug);
+      const records = await this.#storage.records();
+      const selection = select(records);
+      if ('ids' in selection && selection.ids.length === 0) return { direction, migrations: [], nothingToDo: true };
+      const umzug = await this.#umzug(run, records);
+      const started = new Map<string, number>();
+      umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) => {
+        started.set(name, performance.now());
+        this.logger.info(direction === 'up' ? 'applying migration' : 'reverting migration', { migration: name });
+        this.emit(direction === 'up' ? 'migrating' : 'reverting', { id: name });
+      });
+      umzug.on(direction === 'up' ? 'migrated' : 'reverted', ({ name }) => {
+        const durationMs = Math.round(performance.now() - (started.get(name) ?? performance.now()));
+        durations.set(name, durationMs);
+        const counts = run.counts.get(name);
+        this.logger.info(direction === 'up' ? 'migration applied' : 'migration reverted', { migration: name, durationMs, counts });
+        this.emit(direction === 'up' ? 'migrated' : 'reverted', { id: name, ...(counts ? { counts } : {}) });
+      });
+      const ran =
+        'ids' in selection
+          ? direction === 'up'
+            ? await umzug.up({ migrations: [...selection.ids], rerun: 'SKIP' })
+            : await umzug.down({ migrations: [...selection.ids], rerun: 'ALLOW' })
+          : await umzug.up(selection.step !== undefined ? { step: selection.step } : {});
       return {
         direction,
         nothingToDo: ran.length === 0,
         migrations: ran.map(({ name }) => {
-          const counts = context.counts.get(name);
+          const counts = run.counts.get(name);
           return { id: name, ...(counts ? { counts } : {}), durationMs: durations.get(name) ?? 0 };
         }),
       };
@@ -506,86 +425,63 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#connection;
   }
 
-  /** umzug is imported when first needed: `status`, `preview` and a no-op boot `up()` never load it (it is slow to load). */
-  async #umzug(context: RunContext | undefined): Promise<Umzug<RunContext>> {
+  /**
+   * An umzug for one locked run: it orders the migrations, applies `to`/`step`/`migrations` and emits the events.
+   * Its storage answers from the records read under the lock; the `RecordKeeper` writes them, so umzug's own
+   * `logMigration`/`unlogMigration` do nothing. umzug is imported here, when first needed: `status`, `preview` and a
+   * no-op boot `up()` never load it (it is slow to load).
+   */
+  async #umzug(run: Run, records: readonly MigrationRecord[]): Promise<Umzug<object>> {
     const { Umzug } = await import('umzug');
-    const runnable = async (): Promise<Array<RunnableMigration<RunContext>>> =>
+    const executed = records.filter(isExecuted).map((r) => r._id);
+    const runnable = async (): Promise<Array<RunnableMigration<object>>> =>
       (await this.load()).map((m) => ({
         name: m.id,
         path: m.path,
-        up: ({ context: ctx }) => this.#execute(m, 'up', ctx),
-        down: ({ context: ctx }) => this.#execute(m, 'down', ctx),
+        up: () => this.#execute(m, 'up', run),
+        down: () => this.#execute(m, 'down', run),
       }));
-    return new Umzug<RunContext>({
+    return new Umzug<object>({
       migrations: runnable,
-      storage: this.#storage,
-      // Listing commands (pending, executed) need no run; only #execute uses a real one.
-      context: () => context ?? IDLE_CONTEXT,
+      storage: { executed: async () => executed, logMigration: async () => undefined, unlogMigration: async () => undefined },
+      context: {},
       logger: undefined,
     });
   }
 
-  async #execute(m: LoadedMigration, direction: Direction, run: RunContext): Promise<void> {
-    if (run === IDLE_CONTEXT) throw new InvalidOptionError('internal: a migration ran outside a locked run');
+  /** Runs one migration in one direction, from the started record to the finished one. */
+  async #execute(m: LoadedMigration, direction: Direction, run: Run): Promise<void> {
     run.lease.assertHeld();
     if (run.signal.aborted) throw new InterruptedError();
-    const record = await this.#storage.begin({
-      id: m.id,
-      direction,
-      checksum: m.checksum,
-      source: { namespace: m.namespace, ...(m.source.version ? { version: m.source.version } : {}) },
-      identity: this.#identity,
-      fence: run.lease.fence,
-    });
-    if (record.checkpoint !== undefined) this.logger.info('resuming from checkpoint', { migration: m.id, direction });
+    const attempt = await this.#records.begin(m, direction, run.lease);
     const connection = await this.#mongoose();
     const ctx: MigrationContext = withConnection<Omit<MigrationContext, 'connection'>>({
       client: this.#client,
       db: this.db,
       logger: this.logger.child({ migration: m.id }),
-      migration: { id: m.id, direction, runId: this.#identity.runId, startedAt: record.startedAt, runAt: record.runAt },
+      migration: { id: m.id, direction, runId: this.#identity.runId, startedAt: attempt.record.startedAt, runAt: attempt.record.runAt },
       batchSize: this.#batchSize,
       signal: run.signal,
       lease: run.lease,
-      checkpoint: {
-        load: <T>() => record.checkpoint as T | undefined,
-        save: (value: unknown) => this.#storage.saveCheckpoint(m.id, run.lease.fence, value),
-      },
+      checkpoint: attempt.checkpoint,
       progress: (event) => this.emit('progress', { ...event, migrationId: m.id }),
     }, connection);
+    let counts: MigrationCounts | undefined;
     try {
-      const counts = await m.module[direction](ctx);
-      run.counts.set(m.id, counts ?? undefined);
+      counts = (await m.module[direction](ctx)) ?? undefined;
     } catch (error) {
-      // A lost lease means another process owns the record now: leave it alone.
-      if (!findMigrateError(error, MigrateErrorCode.LockLost)) {
-        const interrupted = !!findMigrateError(error, MigrateErrorCode.Interrupted);
-        await this.#storage
-          .finish(m.id, run.lease.fence, interrupted ? 'interrupted' : 'failed', { error: redactSecrets(error instanceof Error ? error.message : String(error)) })
-          .catch((e: unknown) => this.logger.error('could not record the failure', { migration: m.id, error: String(e) }));
-      }
+      await attempt.fail(error);
       throw error;
     }
+    try {
+      await attempt.succeed(counts);
+    } catch (error) {
+      // The migration succeeded; recording it did not (a lost lease, say): report that as it is.
+      if (typeof error === 'object' && error !== null) notTheMigrations.add(error);
+      throw error;
+    }
+    run.counts.set(m.id, counts);
   }
-}
-
-/** Applied migrations whose file changed (checksum) or is gone. */
-export function computeDrift(migrations: readonly LoadedMigration[], records: readonly MigrationRecord[]): DriftEntry[] {
-  const byId = new Map(migrations.map((m) => [m.id, m]));
-  const drift: DriftEntry[] = [];
-  for (const record of records) {
-    if (!isExecuted(record)) continue;
-    const m = byId.get(record._id);
-    if (!m) drift.push({ id: record._id, kind: 'missing', recordedChecksum: record.checksum });
-    else if (m.checksum !== record.checksum) drift.push({ id: record._id, kind: 'changed', recordedChecksum: record.checksum, currentChecksum: m.checksum });
-  }
-  return drift;
-}
-
-/** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
-function refusePartlyReverted(records: readonly MigrationRecord[]): void {
-  const partly = records.find((r) => r.direction === 'down' && (r.status === MigrationStatus.reverting || r.status === MigrationStatus.failed));
-  if (partly) throw new PartlyRevertedError(partly._id);
 }
 
 function clientOf(options: MigratorOptions): MongoClient {
@@ -599,22 +495,14 @@ function clientOf(options: MigratorOptions): MongoClient {
   return options.client;
 }
 
-function exclusive(options: object, keys: readonly string[]): void {
-  const given = keys.filter((k) => (options as Record<string, unknown>)[k] !== undefined);
-  if (given.length > 1) throw new InvalidOptionError(`Options ${given.join(' and ')} cannot be combined; give one of ${keys.join(', ')}.`);
-}
-
-function positiveStep(step: number): void {
-  if (!Number.isInteger(step) || step < 1) throw new InvalidOptionError(`step must be a positive whole number (got ${step}).`);
-}
-
 /** umzug wraps a migration's error; wrap it ours: name, direction, and the original as `cause`. */
 function toMigrateError(error: unknown): unknown {
   // umzug's own class, recognised by shape: it is imported lazily.
   const migration = (error as Partial<MigrationError> | null)?.migration;
   if (error instanceof Error && error.name === 'MigrationError' && migration) {
-    const { name, direction } = migration;
-    return new MigrationFailedError(name, direction, error.cause ?? error);
+    const cause = error.cause ?? error;
+    if (typeof cause === 'object' && cause !== null && notTheMigrations.has(cause)) return cause;
+    return new MigrationFailedError(migration.name, migration.direction, cause);
   }
   return error;
 }

@@ -54,7 +54,12 @@ export async function openMongooseConnection(client: MongoClient, dbName: string
   // One Mongoose connection per client: `setClient` adds listeners to the client, so one per migrator would pile them up.
   const base = await (opened.get(client) ?? remember(client, openOn(client, cwd)));
   if (typeof base === 'string') return base;
-  return base.name === dbName ? base : quiet(base.useDb(dbName, { useCache: true }));
+  return quiet(onDatabase(base, dbName));
+}
+
+/** `connection` itself if it is on database `dbName`, else its (cached) sibling on that database, sharing its client. */
+export function onDatabase<C extends MongooseConnection>(connection: C, dbName: string): C | MongooseConnection {
+  return connection.name === dbName ? connection : connection.useDb(dbName, { useCache: true });
 }
 
 const opened = new WeakMap<MongoClient, Promise<MongooseConnection | string>>();

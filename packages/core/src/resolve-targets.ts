@@ -1,6 +1,16 @@
-import { MigrationFileMissingError, MigrationNotAppliedError, PartialMigrationError, TargetChangedError } from './errors.js';
-import { MigrationStatus, type MigrationRecord } from './storage/migration-storage.js';
-import { isExecuted } from './storage/mongo-migration-storage.js';
+import {
+  ChecksumDriftError,
+  InvalidOptionError,
+  MigrationAlreadyAppliedError,
+  MigrationFileMissingError,
+  MigrationNotAppliedError,
+  MigrationNotFoundError,
+  PartialMigrationError,
+  PartlyRevertedError,
+  TargetChangedError,
+  type DriftEntry,
+} from './errors.js';
+import { MigrationStatus, isExecuted, type MigrationRecord } from './storage/migration-storage.js';
 
 /** What a rollback asks for: the last one (default), `step` of them, down to `to` (`0`: all). */
 export interface DownSelection {
@@ -24,7 +34,7 @@ const time = (d: Date | undefined) => (d instanceof Date ? d.getTime() : 0);
  */
 export function rollbackOrder(records: readonly MigrationRecord[], runOrder: readonly string[]): RollbackOrder {
   const position = new Map(runOrder.map((id, i) => [id, i]));
-  const reverting = (r: MigrationRecord) => r.direction === 'down' && r.status !== MigrationStatus.applied;
+  const reverting = isPartialDown;
   const executed = records.filter(isExecuted);
   const compare = (a: MigrationRecord, b: MigrationRecord) => {
     if (reverting(a) !== reverting(b)) return reverting(a) ? -1 : 1;
@@ -84,4 +94,85 @@ export function confirmRollback(planned: readonly string[], records: readonly Mi
 /** An `up` that failed or was killed part-way: its data is partly written. */
 export function isPartialUp(record: MigrationRecord): boolean {
   return record.direction === 'up' && (record.status === MigrationStatus.applying || record.status === MigrationStatus.failed);
+}
+
+/** A `down` that is running, failed or was killed part-way: its data is partly restored. */
+export function isPartialDown(record: MigrationRecord): boolean {
+  return record.direction === 'down' && (record.status === MigrationStatus.reverting || record.status === MigrationStatus.failed);
+}
+
+/** What `up`/`down` may be asked to target; at most one of the three. */
+export interface TargetOptions {
+  readonly to?: string | 0;
+  readonly step?: number;
+  readonly migration?: string;
+}
+
+/** Rejects `to`, `step` and `migration` given together, and a `step` that is not a positive whole number. */
+export function checkTargetOptions(options: TargetOptions): void {
+  const keys = ['to', 'step', 'migration'] as const;
+  const given = keys.filter((k) => options[k] !== undefined);
+  if (given.length > 1) throw new InvalidOptionError(`Options ${given.join(' and ')} cannot be combined; give one of ${keys.join(', ')}.`);
+  if (options.step !== undefined && (!Number.isInteger(options.step) || options.step < 1)) {
+    throw new InvalidOptionError(`step must be a positive whole number (got ${options.step}).`);
+  }
+}
+
+/** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
+export function refusePartlyReverted(records: readonly MigrationRecord[]): void {
+  const partly = records.find(isPartialDown);
+  if (partly) throw new PartlyRevertedError(partly._id);
+}
+
+/**
+ * The migrations `up` would apply, in run order, from the records read before the lock: the named one, every pending
+ * one up to `to`, or every pending one. Throws when one is partly reverted, the named one is applied, or (unless
+ * `allowDrift`) an applied one drifted. `step` is left to the run.
+ */
+export function planUp<M extends { readonly id: string }>(
+  migrations: readonly M[],
+  records: readonly MigrationRecord[],
+  target: { readonly named?: M | undefined; readonly to?: M | undefined },
+  drift: () => readonly DriftEntry[],
+): M[] {
+  refusePartlyReverted(records);
+  const executed = new Set(records.filter(isExecuted).map((r) => r._id));
+  const { named, to } = target;
+  if (named && executed.has(named.id)) throw new MigrationAlreadyAppliedError(named.id);
+  const pending = migrations.filter((m) => !executed.has(m.id));
+  const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
+  if (eligible.length > 0) {
+    const drifted = drift();
+    if (drifted.length > 0) throw new ChecksumDriftError(drifted);
+  }
+  return eligible;
+}
+
+/**
+ * The ids `down` would revert, newest first, from the records read before the lock: the named one (applied or partly
+ * applied), the confirmed `expect` list, or what `to`/`step` select. Throws when it cannot be done exactly.
+ */
+export function planDown(
+  runOrder: readonly string[],
+  records: readonly MigrationRecord[],
+  target: { readonly named?: string | undefined; readonly toId?: string | undefined; readonly to?: string | 0; readonly step?: number; readonly expect?: readonly string[] },
+): readonly string[] {
+  const { named, expect } = target;
+  if (named) {
+    const record = records.find((r) => r._id === named);
+    if (!record || !(isExecuted(record) || isPartialUp(record))) throw new MigrationNotAppliedError(named);
+    if (expect && (expect.length !== 1 || expect[0] !== named)) {
+      throw new InvalidOptionError(`Options migration and expect disagree: expect must be ["${named}"] (got ${JSON.stringify(expect)}).`);
+    }
+    return [named];
+  }
+  if (expect) {
+    for (const id of expect) {
+      if (runOrder.includes(id)) continue;
+      if (records.some((r) => r._id === id)) throw new MigrationFileMissingError(id);
+      throw new MigrationNotFoundError(id, runOrder);
+    }
+    return expect;
+  }
+  return planRollback(records, runOrder, { ...(target.to === 0 ? { to: 0 } : {}), ...(target.toId ? { toId: target.toId } : {}), ...(target.step !== undefined ? { step: target.step } : {}) });
 }

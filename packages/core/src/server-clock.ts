@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from 'mongodb';
+import { messageOf } from './driver-errors.js';
 import { DatabaseNotReadyError } from './errors.js';
 
 /**
@@ -19,7 +20,7 @@ export class ServerClock {
       // The primary's clock: the one that stamps leases, whatever the client's read preference.
       hello = await this.db.command({ hello: 1 }, { readPreference: 'primary' });
     } catch (error) {
-      throw new DatabaseNotReadyError(error instanceof Error ? error.message : String(error), { cause: error });
+      throw new DatabaseNotReadyError(messageOf(error), { cause: error });
     }
     const received = performance.now();
     if (!(hello.localTime instanceof Date)) throw new DatabaseNotReadyError('the server did not report hello.localTime');

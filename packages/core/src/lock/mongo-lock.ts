@@ -32,6 +32,7 @@ export interface MongoLockOptions {
   readonly pollMs?: number;
   /** Called on each try while another process holds the lock. */
   readonly onWait?: (holder: LockHolder) => void;
+  /** @internal Shared with the storage by the Migrator. Default: a `ServerClock` on `db`. */
   readonly clock?: ServerClock;
 }
 
@@ -70,6 +71,7 @@ export class MongoLock implements MigrationLock {
     this.#pollMs = options.pollMs ?? DEFAULT_LOCK_POLL_MS;
     if (!(this.#leaseMs >= 1000)) throw new InvalidOptionError(`leaseMs must be at least 1000 (got ${options.leaseMs}).`);
     if (!(this.#waitTimeoutMs >= 0)) throw new InvalidOptionError(`waitTimeoutMs must be 0 or more (got ${options.waitTimeoutMs}).`);
+    if (!(this.#pollMs > 0)) throw new InvalidOptionError(`pollMs must be more than 0 (got ${options.pollMs}).`);
     this.#collection = stateCollection<LeaseDocument>(options.db, options.collection ?? DEFAULT_LOCK_COLLECTION);
     this.#name = options.name ?? DEFAULT_LOCK_NAME;
     this.#clock = options.clock ?? new ServerClock(options.db);
@@ -151,7 +153,7 @@ export class MongoLock implements MigrationLock {
     const serverNow = await this.#clock.sync();
     const expired = holder.expiresAt.getTime() <= serverNow.getTime();
     if (!expired && !options.force) {
-      throw new MigrationLockedError(toHolder(holder), 'Its lease has not expired, so `unlock` left it in place; use `--force` only if that process is gone.');
+      throw new MigrationLockedError(toHolder(holder), 'Its lease has not expired, so `unlock` left it in place; use option `force` only if that process is gone.');
     }
     const { deletedCount } = await this.#collection.deleteOne({ _id: this.#name, fence: holder.fence });
     this.options.logger.warn('migration lock removed by unlock', { lock: this.#name, holder: toHolder(holder), expired, force: !!options.force });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { messageOf } from '../driver-errors.js';
 import { MigrationLoadError, MigrationNotFoundError } from '../errors.js';
 import type { MigrationModule } from '../migration.js';
 import type { MigrationSource } from './migration-source.js';
@@ -69,8 +70,9 @@ export async function listMigrationFiles(source: MigrationSource): Promise<Array
     const previous = byNumber.get(number);
     if (previous) {
       throw new MigrationLoadError(
-        `Duplicate migration number ${match[1]} in ${source.directory}: ${previous} and ${file}. Renumber one of them (\`migrate create\` picks the next free number).`,
+        `Duplicate migration number ${match[1]} in ${source.directory}: ${previous} and ${file}. Renumber one of them (\`createMigrationFile\` picks the next free number).`,
         file,
+        { remedies: [{ call: 'create', why: 'It picks the next free number.' }] },
       );
     }
     byNumber.set(number, file);
@@ -131,7 +133,7 @@ export function describeLoadFailure(filePath: string, file: string, error: unkno
       { cause: error },
     );
   }
-  const reason = (error instanceof Error ? error.message : String(error)).trim().replace(/\.+$/, '');
+  const reason = messageOf(error).trim().replace(/\.+$/, '');
   return new MigrationLoadError(`Migration ${filePath} failed to load: ${reason}. Fix the file; nothing has run.`, file, { cause: error });
 }
 

@@ -1,9 +1,12 @@
 import type { ObjectId } from 'mongodb';
-import type { UmzugStorage } from 'umzug';
 import type { Direction, MigrationCounts } from '../migration.js';
 import type { RunIdentity } from '../lock/run-identity.js';
 
-/** Where a migration stands. */
+/**
+ * The stored status of one migration's record (what `MigrationRecord.status` holds). An attempt that was interrupted
+ * is stored as `failed`, like one that threw: both resume the same way. Its history entry tells them apart
+ * (`HistoryEntry.outcome` is `interrupted` or `failed`).
+ */
 export const MigrationStatus = {
   applying: 'applying',
   applied: 'applied',
@@ -34,12 +37,18 @@ export interface MigrationRecord extends RunIdentity {
   readonly appliedAt?: Date;
 }
 
+/**
+ * How an attempt ended, as history records it. `interrupted` (a requested stop at a batch boundary) leaves the record
+ * `failed`; see `MigrationStatus`.
+ */
+export type AttemptOutcome = 'applied' | 'rolled_back' | 'failed' | 'interrupted';
+
 /** One append-only history entry: a finished (or failed) run or rollback. */
 export interface HistoryEntry extends RunIdentity {
   readonly _id?: ObjectId;
   readonly migrationId: string;
   readonly direction: Direction;
-  readonly outcome: 'applied' | 'rolled_back' | 'failed' | 'interrupted';
+  readonly outcome: AttemptOutcome;
   readonly checksum: string;
   readonly startedAt: Date;
   readonly finishedAt: Date;
@@ -58,30 +67,51 @@ export interface BeginAttempt {
   readonly fence: string;
 }
 
-/**
- * Migration state and history. Extends umzug's storage contract: `executed` lists what counts as applied,
- * `logMigration`/`unlogMigration` finish an attempt that `begin` started.
- * Every write after `begin` is fenced: it only lands while the record still carries our lease's `_id`.
- */
-export interface MigrationStorage<Ctx = unknown> extends UmzugStorage<Ctx> {
-  /** All records, in one round trip. */
-  records(): Promise<MigrationRecord[]>;
-  /** The records read by the last `executed()` or `records()` call. */
-  readonly lastRead: readonly MigrationRecord[] | undefined;
-  /** Marks an attempt as started under a lease; returns the record (carrying the previous checkpoint when resuming). */
-  begin(attempt: BeginAttempt): Promise<MigrationRecord>;
-  saveCheckpoint(id: string, fence: string, value: unknown): Promise<void>;
-  /** Finishes an attempt: `applied`, `rolled_back` or `failed`. */
-  finish(id: string, fence: string, outcome: HistoryEntry['outcome'], details: { counts?: MigrationCounts; error?: string }): Promise<void>;
-  history(filter?: { readonly migrationId?: string; readonly limit?: number }): Promise<HistoryEntry[]>;
-  /** Server time, for timestamps. */
-  now(): Promise<Date>;
+/** What `finish` stores besides the outcome. */
+export interface FinishDetails {
+  readonly counts?: MigrationCounts | undefined;
+  /** Redacted error message of a failed attempt. */
+  readonly error?: string;
 }
 
-/** What the storage needs from umzug's per-run context to finish an attempt. */
-export interface StorageRunContext {
-  /** The lease of the current run; `logMigration`/`unlogMigration` are fenced by it. */
-  readonly fence: string;
-  /** Counts returned by each migration of this run, by id. */
-  readonly counts: Map<string, MigrationCounts | undefined>;
+/** Which history entries to read, newest first. */
+export interface HistoryFilter {
+  readonly migrationId?: string;
+  /** Default `DEFAULT_HISTORY_LIMIT` (100). */
+  readonly limit?: number;
+}
+
+export const DEFAULT_HISTORY_LIMIT = 100;
+
+/**
+ * Where migration records and their history live. `Migrator` depends on this contract only; `MongoMigrationStorage`
+ * is the default, and an app may pass its own as `MigratorOptions.storage`. Reads return what they read to their
+ * caller; nothing is kept between calls.
+ * Every write after `begin` is fenced: it lands only while the record still carries the given lease's `fence`, and
+ * throws `LockLostError` otherwise. Times are the server's.
+ */
+export interface MigrationStorage {
+  /** Every record, in one round trip. Checkpoints may be left out (only `begin` returns them). */
+  records(): Promise<MigrationRecord[]>;
+  /**
+   * Marks an attempt as started under a lease (`applying` or `reverting`); returns the record, carrying the previous
+   * checkpoint when it resumes an unfinished attempt in the same direction. Throws `LockLostError` if another lease
+   * took the record meanwhile.
+   */
+  begin(attempt: BeginAttempt): Promise<MigrationRecord>;
+  /** Stores the attempt's checkpoint, fenced. */
+  saveCheckpoint(id: string, fence: string, value: unknown): Promise<void>;
+  /** Finishes an attempt, fenced: the record becomes `applied`, `rolled_back` or `failed`, and one history entry is appended. */
+  finish(id: string, fence: string, outcome: AttemptOutcome, details: FinishDetails): Promise<void>;
+  /** Finished attempts, newest first. */
+  history(filter?: HistoryFilter): Promise<HistoryEntry[]>;
+}
+
+/** Applied, being reverted, or failed while reverting: what `down` may revert and `up` must not apply. */
+export function isExecuted(record: MigrationRecord): boolean {
+  return (
+    record.status === MigrationStatus.applied ||
+    record.status === MigrationStatus.reverting ||
+    (record.status === MigrationStatus.failed && record.direction === 'down')
+  );
 }

@@ -1,14 +1,15 @@
 import type { Collection, Db } from 'mongodb';
-import type { MigrationParams } from 'umzug';
 import { LockLostError } from '../errors.js';
-import type { MigrationCounts } from '../migration.js';
 import {
+  DEFAULT_HISTORY_LIMIT,
   MigrationStatus,
+  type AttemptOutcome,
   type BeginAttempt,
+  type FinishDetails,
   type HistoryEntry,
+  type HistoryFilter,
   type MigrationRecord,
   type MigrationStorage,
-  type StorageRunContext,
 } from './migration-storage.js';
 import { ServerClock } from '../server-clock.js';
 import { isDuplicateKey } from '../driver-errors.js';
@@ -23,6 +24,7 @@ export interface MongoMigrationStorageOptions {
   readonly collection?: string;
   /** Default `DEFAULT_HISTORY_COLLECTION` (`migration_history`). */
   readonly historyCollection?: string;
+  /** @internal Shared with the lock by the Migrator. Default: a `ServerClock` on `db`. */
   readonly clock?: ServerClock;
 }
 
@@ -32,11 +34,10 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  * Migration records keyed by id (`_id`, unique by construction) plus an append-only history.
  * Every operation uses `STATE_COLLECTION_OPTIONS` (majority, journaled, primary), whatever the client's defaults.
  */
-export class MongoMigrationStorage implements MigrationStorage<StorageRunContext> {
+export class MongoMigrationStorage implements MigrationStorage {
   readonly #records: Collection<Writable<MigrationRecord>>;
   readonly #history: Collection<HistoryEntry>;
   readonly #clock: ServerClock;
-  #lastRead: MigrationRecord[] | undefined;
   #historyIndex: Promise<unknown> | undefined;
   /** Start times of attempts begun by this instance, so `finish` can store a duration in the same write. */
   readonly #startedAt = new Map<string, Date>();
@@ -47,32 +48,9 @@ export class MongoMigrationStorage implements MigrationStorage<StorageRunContext
     this.#clock = options.clock ?? new ServerClock(options.db);
   }
 
-  get lastRead(): readonly MigrationRecord[] | undefined {
-    return this.#lastRead;
-  }
-
   async records(): Promise<MigrationRecord[]> {
     // The checkpoint can be large and is only needed by `begin`.
-    this.#lastRead = await this.#records.find({}, { projection: { checkpoint: 0 } }).toArray();
-    return this.#lastRead;
-  }
-
-  /** Applied, being reverted, or failed while reverting: what umzug may `down` and must not `up`. */
-  async executed(): Promise<string[]> {
-    const records = await this.records();
-    return records.filter(isExecuted).map((r) => r._id);
-  }
-
-  async logMigration({ name, context }: MigrationParams<StorageRunContext>): Promise<void> {
-    await this.finish(name, context.fence, 'applied', { counts: context.counts.get(name) });
-  }
-
-  async unlogMigration({ name, context }: MigrationParams<StorageRunContext>): Promise<void> {
-    await this.finish(name, context.fence, 'rolled_back', { counts: context.counts.get(name) });
-  }
-
-  async now(): Promise<Date> {
-    return this.#clock.now();
+    return this.#records.find({}, { projection: { checkpoint: 0 } }).toArray();
   }
 
   async begin(attempt: BeginAttempt): Promise<MigrationRecord> {
@@ -123,12 +101,7 @@ export class MongoMigrationStorage implements MigrationStorage<StorageRunContext
     if (matchedCount === 0) throw new LockLostError(`the record of ${id} now carries another run's lease`);
   }
 
-  async finish(
-    id: string,
-    fence: string,
-    outcome: HistoryEntry['outcome'],
-    details: { counts?: MigrationCounts | undefined; error?: string },
-  ): Promise<void> {
+  async finish(id: string, fence: string, outcome: AttemptOutcome, details: FinishDetails): Promise<void> {
     const finishedAt = await this.#clock.now();
     const status =
       outcome === 'applied' ? MigrationStatus.applied : outcome === 'rolled_back' ? MigrationStatus.rolledBack : MigrationStatus.failed;
@@ -168,19 +141,11 @@ export class MongoMigrationStorage implements MigrationStorage<StorageRunContext
     });
   }
 
-  async history(filter: { readonly migrationId?: string; readonly limit?: number } = {}): Promise<HistoryEntry[]> {
+  async history(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
     return this.#history
       .find(filter.migrationId ? { migrationId: filter.migrationId } : {})
       .sort({ finishedAt: -1, _id: -1 })
-      .limit(filter.limit ?? 100)
+      .limit(filter.limit ?? DEFAULT_HISTORY_LIMIT)
       .toArray();
   }
-}
-
-export function isExecuted(record: MigrationRecord): boolean {
-  return (
-    record.status === MigrationStatus.applied ||
-    record.status === MigrationStatus.reverting ||
-    (record.status === MigrationStatus.failed && record.direction === 'down')
-  );
 }
