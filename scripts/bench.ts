@@ -10,9 +10,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
 import { Migrator, createLogger } from '@mongrate/core';
-import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
+import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
+import { seedSampleData } from '@nctool/cashu-models/sample-data';
 import { migrationSource } from '@nctool/migrations';
-import { REPO_ROOT, startServer } from '../test/support/server.js';
+import { REPO_ROOT, startServer } from '../support/server.js';
 
 const FILTER = { transaction_type: 'melted', status: 'unspent' };
 const args = process.argv.slice(2);

@@ -6,8 +6,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
-import { REPO_ROOT, startServer, uriWithDatabase } from '../test/support/server.js';
+import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
+import { seedSampleData } from '@nctool/cashu-models/sample-data';
+import { REPO_ROOT, startServer, uriWithDatabase } from '../support/server.js';
 
 const BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'migrate.js');
 const say = (text: string) => process.stdout.write(`${text}\n`);

@@ -9,11 +9,12 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient, type Db } from 'mongodb';
 import { Migrator, createLogger, folderSource } from '@mongrate/core';
-import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
-import { collectionHash } from '../test/support/collection-hash.js';
-import { REPO_ROOT, startServer, uriWithDatabase } from '../test/support/server.js';
-import { finished, spawnTs } from '../test/support/spawn-ts.js';
-import { MIGRATE_WORKER as WORKER, killAtBatch } from '../test/support/kill-at-batch.js';
+import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
+import { seedSampleData } from '@nctool/cashu-models/sample-data';
+import { collectionHash } from '../support/collection-hash.js';
+import { REPO_ROOT, startServer, uriWithDatabase } from '../support/server.js';
+import { finished, spawnTs } from '../support/spawn-ts.js';
+import { MIGRATE_WORKER as WORKER, killAtBatch } from '../support/kill-at-batch.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);

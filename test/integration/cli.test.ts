@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ObjectId, type Document } from 'mongodb';
 import { ExitCode } from '@mongrate/cli';
-import { seedSampleData } from '@nctool/cashu-models';
+import { seedSampleData } from '@nctool/cashu-models/sample-data';
 import { collectionHash } from '../support/collection-hash.js';
 import { openTestDatabase, serverUri, type TestDatabase } from '../support/database.js';
 import { FIXTURES, NCTOOL_MIGRATIONS } from '../support/migrator.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
-import { seedSampleData } from '@nctool/cashu-models';
+import { seedSampleData } from '@nctool/cashu-models/sample-data';
 import { openTestDatabase, serverUri, type TestDatabase } from '../support/database.js';
 import { REPO_ROOT } from '../support/server.js';
 import { finished, spawnTs } from '../support/spawn-ts.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { PartlyRevertedError } from '@mongrate/core';
-import { seedSampleData } from '@nctool/cashu-models';
+import { seedSampleData } from '@nctool/cashu-models/sample-data';
 import { collectionHash } from '../support/collection-hash.js';
 import { openTestDatabase, serverUri, type TestDatabase } from '../support/database.js';
 import { killAtBatch } from '../support/kill-at-batch.js';

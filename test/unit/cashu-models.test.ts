@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import mongoose from 'mongoose';
-import { cashuModels, sampleNpub, sampleTokens, sampleWalletId } from '@nctool/cashu-models';
+import { cashuModels } from '@nctool/cashu-models';
+import { sampleNpub, sampleTokens, sampleWalletId } from '@nctool/cashu-models/sample-data';
 
 const { CashuToken } = cashuModels(mongoose.createConnection());
 
