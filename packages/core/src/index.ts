@@ -68,7 +68,7 @@ export {
 export type { MongooseConnection } from './mongoose-connection.js';
 
 // Lock: the contract and its Mongo adapter
-export type { AcquireOptions, Lease, LeaseGuard, MigrationLock, UnlockResult } from './lock/migration-lock.js';
+export { assertMayContinue, type AcquireOptions, type Lease, type LeaseGuard, type MigrationLock, type UnlockResult } from './lock/migration-lock.js';
 export {
   DEFAULT_LEASE_MS,
   DEFAULT_LOCK_COLLECTION,

@@ -4,8 +4,8 @@ import type { MigrationError, RunnableMigration, Umzug } from 'umzug';
 import type { Logger } from 'winston';
 import { checkSameDriver } from './driver-version.js';
 import { messageOf } from './driver-errors.js';
-import { DatabaseNotReadyError, InterruptedError, InvalidOptionError, MigrationFailedError, type LockHolder } from './errors.js';
-import type { Lease, MigrationLock, UnlockResult } from './lock/migration-lock.js';
+import { DatabaseNotReadyError, InvalidOptionError, MigrationFailedError, type LockHolder } from './errors.js';
+import { assertMayContinue, type Lease, type MigrationLock, type UnlockResult } from './lock/migration-lock.js';
 import { MongoLock } from './lock/mongo-lock.js';
 import { newRunIdentity, type RunIdentity } from './lock/run-identity.js';
 import { createLogger } from './logger.js';
@@ -451,8 +451,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Runs one migration in one direction, from the started record to the finished one. */
   async #execute(m: LoadedMigration, direction: Direction, run: Run): Promise<void> {
-    run.lease.assertHeld();
-    if (run.signal.aborted) throw new InterruptedError();
+    assertMayContinue(run.signal, run.lease);
     const attempt = await this.#records.begin(m, direction, run.lease);
     const connection = await this.#mongoose();
     const ctx: MigrationContext = withConnection<Omit<MigrationContext, 'connection'>>({

@@ -1,4 +1,4 @@
-import type { LockHolder } from '../errors.js';
+import { InterruptedError, type LockHolder } from '../errors.js';
 
 /** What a running migration may ask of the lease it runs under. */
 export interface LeaseGuard {
@@ -6,6 +6,15 @@ export interface LeaseGuard {
   readonly fence: string;
   /** Throws `LockLostError` if the lease is known lost or may have expired (local clock; no round trip). */
   assertHeld(): void;
+}
+
+/**
+ * The check before each unit of work of a run (a migration, a batch): stop with `InterruptedError` once `signal` is
+ * aborted, and with `LockLostError` once the lease is known lost or may have expired. Local only, no round trip.
+ */
+export function assertMayContinue(signal: AbortSignal, lease: LeaseGuard): void {
+  if (signal.aborted) throw new InterruptedError();
+  lease.assertHeld();
 }
 
 /** A held lease. */
