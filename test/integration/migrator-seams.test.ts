@@ -1,20 +1,18 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { MongoClient, type CommandStartedEvent } from 'mongodb';
 import { InvalidOptionError, MongoMigrationStorage, type MigrationLock, type MigrationStorage } from '@mongrate/core';
-import { openTestDatabase, serverUri, type TestDatabase } from '../support/database.js';
+import { serverUri, useTestDatabase, type TestDatabase } from '../support/database.js';
 import { FIXTURES, testMigrator } from '../support/migrator.js';
 
 const BASIC = path.join(FIXTURES, 'basic');
 
 /** The Migrator's seams (issue 14): one read of the records before the lock and one under it, an app's own storage and lock. */
 describe('Migrator seams', () => {
+  const database = useTestDatabase(import.meta.filename);
   let t: TestDatabase;
-  beforeEach(async () => {
-    t = await openTestDatabase(import.meta.filename);
-  });
-  afterEach(async () => {
-    await t.drop();
+  beforeEach(() => {
+    t = database();
   });
 
   /** Reads of the whole records collection (a `find` without a filter) during `run`, counted by command monitoring. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach } from '@jest/globals';
 import path from 'node:path';
 import { MongoClient, type Db } from 'mongodb';
 import { uriWithDatabase } from './server.js';
@@ -34,5 +35,21 @@ export async function openTestDatabase(label: string): Promise<TestDatabase> {
       await db.dropDatabase().catch(() => undefined);
       await client.close();
     },
+  };
+}
+
+/** A fresh database per test of the calling file (opened before each, dropped after); read it inside tests. */
+export function useTestDatabase(label: string): () => TestDatabase {
+  let current: TestDatabase | undefined;
+  beforeEach(async () => {
+    current = await openTestDatabase(label);
+  });
+  afterEach(async () => {
+    await current?.drop();
+    current = undefined;
+  });
+  return () => {
+    if (!current) throw new Error('useTestDatabase: read the database inside a test');
+    return current;
   };
 }

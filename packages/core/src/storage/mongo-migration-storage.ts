@@ -1,16 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { LockLostError } from '../errors.js';
-import {
-  DEFAULT_HISTORY_LIMIT,
-  MigrationStatus,
-  type AttemptOutcome,
-  type BeginAttempt,
-  type FinishDetails,
-  type HistoryEntry,
-  type HistoryFilter,
-  type MigrationRecord,
-  type MigrationStorage,
-} from './migration-storage.js';
+import { DEFAULT_HISTORY_LIMIT, MigrationStatus, type AttemptOutcome, type BeginAttempt, type FinishDetails } from './migration-storage.js';
+import type { HistoryEntry, HistoryFilter, MigrationRecord, MigrationStorage } from './migration-storage.js';
 import { ServerClock } from '../server-clock.js';
 import { isDuplicateKey } from '../driver-errors.js';
 import { stateCollection } from './state-collections.js';
