@@ -180,29 +180,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       throw new InvalidOptionError(`batchSize must be a positive whole number (got ${options.batchSize}).`);
     }
     const clock = new ServerClock(this.db);
-    this.#storage =
-      options.storage ??
-      new MongoMigrationStorage({
-        db: this.db,
-        clock,
-        ...(options.migrationsCollection ? { collection: options.migrationsCollection } : {}),
-        ...(options.historyCollection ? { historyCollection: options.historyCollection } : {}),
-      });
+    this.#storage = options.storage ?? mongoStorage(options, this.db, clock);
     this.#records = new RecordKeeper(this.#storage, this.#identity, this.logger);
-    this.#lock =
-      options.lock ??
-      new MongoLock({
-        db: this.db,
-        identity: this.#identity,
-        logger: this.logger,
-        clock,
-        onWait: (holder) => this.emit('lock-waiting', holder),
-        ...(options.lockCollection ? { collection: options.lockCollection } : {}),
-        ...(options.lockName ? { name: options.lockName } : {}),
-        ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
-        ...(options.lockWaitTimeoutMs !== undefined ? { waitTimeoutMs: options.lockWaitTimeoutMs } : {}),
-        ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
-      });
+    this.#lock = options.lock ?? mongoLock(options, this.db, clock, this.#identity, this.logger, (holder) => this.emit('lock-waiting', holder));
     this.state = new StateReader({
       load: () => this.load(),
       storage: this.#storage,
@@ -481,6 +461,32 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
     run.counts.set(m.id, counts);
   }
+}
+
+/** The default storage: records and history in the migrator's database. */
+function mongoStorage(options: MigratorOptions, db: Db, clock: ServerClock): MigrationStorage {
+  return new MongoMigrationStorage({
+    db,
+    clock,
+    ...(options.migrationsCollection ? { collection: options.migrationsCollection } : {}),
+    ...(options.historyCollection ? { historyCollection: options.historyCollection } : {}),
+  });
+}
+
+/** The default lock: a lease document in the migrator's database. */
+function mongoLock(options: MigratorOptions, db: Db, clock: ServerClock, identity: RunIdentity, logger: Logger, onWait: (holder: LockHolder) => void): MigrationLock {
+  return new MongoLock({
+    db,
+    identity,
+    logger,
+    clock,
+    onWait,
+    ...(options.lockCollection ? { collection: options.lockCollection } : {}),
+    ...(options.lockName ? { name: options.lockName } : {}),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(options.lockWaitTimeoutMs !== undefined ? { waitTimeoutMs: options.lockWaitTimeoutMs } : {}),
+    ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
+  });
 }
 
 function clientOf(options: MigratorOptions): MongoClient {
