@@ -21,3 +21,10 @@ export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type Backu
 export * from './toolkit/estimate-duration.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';
 export * from './create-migration.js';
+export { AUTHENTICATION_FAILED, authenticationFailure, hasPassword, userOf } from './authentication-failure.js';
+export { findOutOfOrder } from './storage/out-of-order.js';
+export type { BaselineOptions, BaselineResult } from './storage/baseline.js';
+export { RepairResolution, type RepairOptions, type RepairResult } from './storage/repair.js';
+export { CONFIG_FILE_NAMES, CONFIG_KEYS, configFromEnv, envName, findConfigFile, loadConfig, type ConfigKey, type LoadConfigOptions, type LoadedConfig, type MongrateConfig } from './config/load-config.js';
+export { migratorOptionsFromConfig, type ConfiguredMigratorOptions } from './config/migrator-options-from-config.js';
+export { BuiltInTemplate, MigrationFileExtension, migrationTemplate, type MigrationTemplate } from './sources/migration-templates.js';

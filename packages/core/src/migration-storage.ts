@@ -32,6 +32,10 @@ export interface MigrationRecord extends RunIdentity {
   readonly fence?: string;
   readonly checkpoint?: unknown;
   readonly appliedAt?: Date;
+  /** Marked applied by `baseline` without running. */
+  readonly baseline?: boolean;
+  /** Applied after a migration that sorts later (`allowOutOfOrder`). */
+  readonly outOfOrder?: boolean;
 }
 
 /** One append-only history entry: a finished (or failed) run or rollback. */
@@ -39,13 +43,20 @@ export interface HistoryEntry extends RunIdentity {
   readonly _id?: ObjectId;
   readonly migrationId: string;
   readonly direction: Direction;
-  readonly outcome: 'applied' | 'rolled_back' | 'failed' | 'interrupted';
+  /** `baseline`: marked applied without running; `repaired`: state changed by `repair`, nothing ran. */
+  readonly outcome: 'applied' | 'rolled_back' | 'failed' | 'interrupted' | 'baseline' | 'repaired';
   readonly checksum: string;
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly durationMs: number;
   readonly counts?: MigrationCounts;
   readonly error?: string;
+  /** Why a baseline or repair was done (`reason` option). */
+  readonly reason?: string;
+  /** What a repair changed, e.g. `checksum`, `resolved:applied`. */
+  readonly repair?: string;
+  /** Set when this run applied a migration out of order. */
+  readonly outOfOrder?: boolean;
 }
 
 /** What `begin` needs to know about the attempt. */

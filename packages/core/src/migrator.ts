@@ -32,6 +32,12 @@ import { redactSecrets } from './redact.js';
 import { confirmRollback, isPartialUp, planRollback } from './resolve-targets.js';
 import { newRunIdentity, type RunIdentity } from './run-identity.js';
 import { ServerClock } from './server-clock.js';
+import { authenticationFailure } from './authentication-failure.js';
+import { baseline, type BaselineOptions, type BaselineResult } from './storage/baseline.js';
+import type { MaintenanceDeps } from './storage/maintenance.js';
+import { findOutOfOrder, markOutOfOrder, refuseOutOfOrder } from './storage/out-of-order.js';
+import { repair, type RepairOptions, type RepairResult } from './storage/repair.js';
+import { DEFAULT_HISTORY_COLLECTION, DEFAULT_MIGRATIONS_COLLECTION } from './mongo-migration-storage.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_PREVIEW_TOP = 10;
@@ -69,6 +75,8 @@ export interface MigratorOptions {
   readonly allowDrift?: boolean;
   /** Replaces the Mongo lease lock (tests, other coordination). */
   readonly lock?: MigrationLock;
+  /** Apply a pending migration that sorts before an applied one of the same source. Default false (`OutOfOrderError`). */
+  readonly allowOutOfOrder?: boolean;
 }
 
 export interface UpOptions {
@@ -80,6 +88,8 @@ export interface UpOptions {
   readonly migration?: string;
   /** Overrides `MigratorOptions.allowDrift`. */
   readonly allowDrift?: boolean;
+  /** Overrides `MigratorOptions.allowOutOfOrder`. */
+  readonly allowOutOfOrder?: boolean;
   /** Abort to stop at the next batch boundary. */
   readonly signal?: AbortSignal;
 }
@@ -246,7 +256,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await client.db(options.dbName).command({ ping: 1 });
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw new DatabaseNotReadyError(redactSecrets(error instanceof Error ? error.message : String(error)), { cause: error });
+      throw authenticationFailure(uri, error) ?? new DatabaseNotReadyError(redactSecrets(error instanceof Error ? error.message : String(error)), { cause: error });
     }
     return new Migrator({ ...options, client }, true);
   }
@@ -346,6 +356,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const pending = migrations.filter((m) => !executed.has(m.id));
     const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
     if (eligible.length === 0) return { direction: 'up', migrations: [], nothingToDo: true };
+    const outOfOrder = findOutOfOrder(migrations, this.#storage.lastRead ?? [], eligible);
+    if (!(options.allowOutOfOrder ?? this.options.allowOutOfOrder)) refuseOutOfOrder(outOfOrder);
     if (!(options.allowDrift ?? this.options.allowDrift)) {
       const drift = computeDrift(migrations, this.#storage.lastRead ?? []);
       if (drift.length > 0) throw new ChecksumDriftError(drift);
@@ -356,7 +368,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const applied = new Set((await this.#storage.records()).filter((r) => r.status === MigrationStatus.applied).map((r) => r._id));
       return eligible.some((m) => !applied.has(m.id));
     };
-    return this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
+    const result = await this.#underLock('up', options.signal, stillNeeded, async (umzug) => {
       refusePartlyReverted(await this.#storage.records());
       if (named) return umzug.up({ migrations: [named.id], rerun: 'SKIP' });
       if (to) {
@@ -367,6 +379,31 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       return options.step !== undefined ? umzug.up({ step: options.step }) : umzug.up();
     });
+    const ranOutOfOrder = result.migrations.filter((m) => outOfOrder.some((o) => o.id === m.id)).map((m) => m.id);
+    await markOutOfOrder(this.db, this.#collections(), ranOutOfOrder);
+    return result;
+  }
+
+  /** Marks every migration up to and including `migration` as applied without running it (adopting an existing database). */
+  async baseline(migration: string, options: BaselineOptions = {}): Promise<BaselineResult> {
+    return baseline(await this.#maintenance(), migration, options);
+  }
+
+  /** Accepts current checksums of applied migrations, or resolves one migration's record, without running anything. */
+  async repair(options: RepairOptions): Promise<RepairResult> {
+    return repair(await this.#maintenance(), options);
+  }
+
+  #collections() {
+    return {
+      migrations: this.options.migrationsCollection ?? DEFAULT_MIGRATIONS_COLLECTION,
+      history: this.options.historyCollection ?? DEFAULT_HISTORY_COLLECTION,
+    };
+  }
+
+  async #maintenance(): Promise<MaintenanceDeps> {
+    const clock = new ServerClock(this.db);
+    return { db: this.db, collections: this.#collections(), lock: this.#lock, identity: this.#identity, migrations: await this.load(), now: () => clock.now() };
   }
 
   /**
