@@ -2,7 +2,9 @@ import { appendFile, cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { ExitCode } from '@mongrate/cli';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, runCli, type CliIo } from '@mongrate/cli';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { FIXTURES } from '../support/migrator.js';
 import { migrate, snapshot } from '../support/cli.js';
@@ -142,7 +144,7 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       const up = await run(['up', '--migrations', FAILING], env);
       expect(up.code).toBe(ExitCode.success);
       expect(up.stdout).toContain('up to date');
-      expect((await probes(t)).map((p) => p.migration)).toEqual(['failing/001_ok']);
+      expect(await probes(t)).toEqual([]); // 002 never ran
 
       // Back to failed, then resolved as pending: the next `up` runs it.
       await t.db.collection('migrations').updateOne({ _id: 'failing/002_fails_once' as never }, { $set: { status: 'failed' } });
@@ -151,7 +153,7 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       expect(await t.db.collection('migrations').findOne({ _id: 'failing/002_fails_once' as never })).toMatchObject({ status: 'rolled_back' });
       await t.db.collection('switches').deleteMany({});
       expect((await run(['up', '--migrations', FAILING], env)).code).toBe(ExitCode.success);
-      expect((await probes(t)).map((p) => p.migration)).toEqual(['failing/001_ok', 'failing/002_fails_once']);
+      expect((await probes(t)).map((p) => p.migration)).toEqual(['failing/002_fails_once']);
       const repairs = await t.db.collection('migration_history').find({ outcome: 'repaired' }, { sort: { _id: 1 } }).toArray();
       expect(repairs.map((h) => [h.repair, h.reason])).toEqual([
         ['resolved:applied', 'finished by hand'],
@@ -264,6 +266,33 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       expect(await readFile(path.join(dir, '003_third.cjs'), 'utf8')).toContain('exports.up = async function up(ctx)');
       const bad = await run(['create', 'fourth', '--ext', 'py', '--migrations', dir], env);
       expect(bad.code).toBe(ExitCode.badInput);
+    });
+  });
+
+  describe('confirmation', () => {
+    it('answering no at the prompt exits 10 (cancelled) and rolls nothing back; runCli never exits the process', async () => {
+      expect((await run(['up', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
+      const before = await snapshot(t.db);
+      const stdin = new PassThrough();
+      let stdout = '';
+      let stderr = '';
+      const io: CliIo = {
+        stdout: new PassThrough().on('data', (d: Buffer) => (stdout += d.toString())),
+        stderr: new PassThrough().on('data', (d: Buffer) => (stderr += d.toString())),
+        stdin,
+        env,
+        cwd: REPO_ROOT,
+        interactive: true,
+        tty: false,
+        onSignal: () => () => undefined,
+      };
+      const code = runCli(['down', '--migrations', BASIC], io);
+      for (let i = 0; !stderr.includes('[y/N]') && i < 3000; i++) await sleep(10);
+      expect(stderr).toContain('Roll back basic/003_backfill_units? [y/N]');
+      stdin.write('n\n');
+      expect(await code).toBe(ExitCode.cancelled);
+      expect(stdout).toContain('Cancelled: nothing was rolled back.');
+      expect(await snapshot(t.db)).toEqual(before);
     });
   });
 
