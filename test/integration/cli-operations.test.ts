@@ -271,7 +271,11 @@ describe('migrate CLI for operators (real binary, real server)', () => {
 
   describe('confirmation', () => {
     it('answering no at the prompt exits 10 (cancelled) and rolls nothing back; runCli never exits the process', async () => {
-      expect((await run(['up', '--migrations', BASIC], env)).code).toBe(ExitCode.success);
+      // JavaScript migrations: in-process, under jest, no TypeScript loader can be registered.
+      const dir = path.join(work, 'js');
+      await mkdir(dir);
+      expect((await run(['create', 'first', '--ext', 'js', '--migrations', dir], env)).code).toBe(ExitCode.success);
+      expect((await run(['up', '--migrations', dir], env)).code).toBe(ExitCode.success);
       const before = await snapshot(t.db);
       const stdin = new PassThrough();
       let stdout = '';
@@ -286,9 +290,9 @@ describe('migrate CLI for operators (real binary, real server)', () => {
         tty: false,
         onSignal: () => () => undefined,
       };
-      const code = runCli(['down', '--migrations', BASIC], io);
+      const code = runCli(['down', '--migrations', dir], io);
       for (let i = 0; !stderr.includes('[y/N]') && i < 3000; i++) await sleep(10);
-      expect(stderr).toContain('Roll back basic/003_backfill_units? [y/N]');
+      expect(stderr).toContain('Roll back js/001_first? [y/N]');
       stdin.write('n\n');
       expect(await code).toBe(ExitCode.cancelled);
       expect(stdout).toContain('Cancelled: nothing was rolled back.');
