@@ -4,7 +4,19 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { AuthenticationFailedError, DatabaseNotReadyError, authenticationFailure, configFromEnv, createLogger, hasPassword, loadConfig, type RunResult } from '@mongrate/core';
+import {
+  AuthenticationFailedError,
+  DatabaseNotReadyError,
+  authenticationFailure,
+  configFromEnv,
+  createLogger,
+  findOutOfOrder,
+  hasPassword,
+  loadConfig,
+  type LoadedMigration,
+  type MigrationRecord,
+  type RunResult,
+} from '@mongrate/core';
 import { ExitCode, SAME_INTERRUPT_WINDOW_MS, renderRemedies, renderRemedy, reportError, runCli, type CliIo } from '@mongrate/cli';
 import { ForcedExit, interruptible } from '../../packages/cli/src/interrupt.js';
 import { renderRun } from '../../packages/cli/src/render.js';
@@ -123,6 +135,20 @@ describe('CLI without a database', () => {
         names: { batchSize: 'MONGRATE_BATCH_SIZE', migrations: 'MONGRATE_MIGRATIONS', allowOutOfOrder: 'MONGRATE_ALLOW_OUT_OF_ORDER' },
       });
       expect(() => configFromEnv({ MONGRATE_LEASE_MS: '-1' })).toThrow(/MONGRATE_LEASE_MS.*positive whole number/);
+    });
+  });
+
+  describe('out-of-order', () => {
+    const m = (namespace: string, name: string) => ({ id: `${namespace}/${name}`, namespace, name }) as unknown as LoadedMigration;
+    const applied = (id: string) => ({ _id: id, status: 'applied' }) as unknown as MigrationRecord;
+    it('is a never-run migration sorting before an applied one of the same source; other sources and earlier records do not count', () => {
+      const [a1, a2, a3, b1] = [m('a', '001_x'), m('a', '002_y'), m('a', '003_z'), m('b', '001_p')] as [LoadedMigration, LoadedMigration, LoadedMigration, LoadedMigration];
+      const all = [a1, a2, a3, b1];
+      expect(findOutOfOrder(all, [applied('a/001_x'), applied('a/003_z')], [a2, b1])).toEqual([{ id: 'a/002_y', lastApplied: 'a/003_z' }]);
+      // A plugin applied first never blocks another source.
+      expect(findOutOfOrder(all, [applied('b/001_p')], [a1, a2, a3])).toEqual([]);
+      // A migration with a record (rolled back, or failed and resumed) ran here before: not out of order.
+      expect(findOutOfOrder(all, [applied('a/003_z'), { _id: 'a/002_y', status: 'rolled_back' } as unknown as MigrationRecord], [a1, a2])).toEqual([{ id: 'a/001_x', lastApplied: 'a/003_z' }]);
     });
   });
 
