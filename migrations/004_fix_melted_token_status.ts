@@ -162,3 +162,9 @@ export async function down(ctx: MigrationContext): Promise<MigrationCounts> {
     docsPerSecond: result.docsPerSecond,
   };
 }
+
+/** The CLI's one-line result: what `up` changed, or what `down` put back. */
+export function summary(counts: MigrationCounts, direction: 'up' | 'down'): string {
+  const n = (v: number | undefined) => (v ?? 0).toLocaleString('en-US');
+  return direction === 'up' ? `affected ${n(counts.flipped)} documents` : `restored ${n(counts.restored)}, conflicts ${n(counts.conflicts)}`;
+}

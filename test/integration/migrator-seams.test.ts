@@ -47,6 +47,7 @@ describe('Migrator seams', () => {
       saveCheckpoint: (id, fence, value) => (calls.push('saveCheckpoint'), inner.saveCheckpoint(id, fence, value)),
       finish: (id, fence, outcome, details) => (calls.push(`finish:${outcome}`), inner.finish(id, fence, outcome, details)),
       history: (filter) => (calls.push('history'), inner.history(filter)),
+      amend: (id, amendment) => (calls.push('amend'), inner.amend(id, amendment)),
     };
     const m = testMigrator(t, BASIC, { storage });
     expect((await m.up()).migrations).toHaveLength(3);

@@ -8,9 +8,13 @@ import { finished, type Finished } from './spawn-ts.js';
 /** The real, compiled `migrate` bin (`pnpm build` first). */
 export const MIGRATE_BIN = path.join(REPO_ROOT, 'packages', 'cli', 'bin', 'migrate.js');
 
-/** Runs the `migrate` bin in the repository root with extra environment variables. */
-export function migrate(args: readonly string[], env: NodeJS.ProcessEnv = {}): { done: Promise<Finished>; pid: number | undefined; kill: (s: NodeJS.Signals) => void } {
-  const child = spawn(process.execPath, [MIGRATE_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the `migrate` bin (in the repository root unless `cwd` is given) with extra environment variables. */
+export function migrate(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { readonly cwd?: string } = {},
+): { done: Promise<Finished>; pid: number | undefined; kill: (s: NodeJS.Signals) => void } {
+  const child = spawn(process.execPath, [MIGRATE_BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return { done: finished(child), pid: child.pid, kill: (s) => child.kill(s) };
 }
 

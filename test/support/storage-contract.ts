@@ -118,5 +118,27 @@ export function describeMigrationStorageContract(name: string, factory: StorageF
       expect(await storage.history({ limit: 1 })).toHaveLength(1);
       expect((await storage.records()).find((r) => r._id === 'ns/001_a')).toMatchObject({ status: MigrationStatus.rolledBack, direction: 'down' });
     });
+
+    it('amend creates or changes a record without an attempt, keeps what it does not touch, and appends its history entry', async () => {
+      const storage = factory.create();
+      const at = new Date('2026-01-02T03:04:05Z');
+      const entry = (outcome: 'baseline' | 'repaired', checksum: string) => ({
+        migrationId: ID, direction: 'up' as const, outcome, checksum, startedAt: at, finishedAt: at, durationMs: 0, ...identity, reason: 'adopting',
+      });
+      await storage.amend(ID, {
+        set: { checksum: 'a'.repeat(64), status: MigrationStatus.applied, direction: 'up', startedAt: at, runAt: at, finishedAt: at, appliedAt: at, baseline: true, ...identity },
+        history: entry('baseline', 'a'.repeat(64)),
+      });
+      expect(await storage.records()).toEqual([expect.objectContaining({ _id: ID, status: 'applied', baseline: true, checksum: 'a'.repeat(64) })]);
+      await storage.amend(ID, { set: { checksum: 'b'.repeat(64) }, unset: ['baseline'], history: entry('repaired', 'b'.repeat(64)) });
+      const [record] = await storage.records();
+      expect(record).toMatchObject({ status: 'applied', checksum: 'b'.repeat(64), appliedAt: at });
+      expect(record?.baseline).toBeUndefined();
+      expect((await storage.history()).map((h) => `${h.outcome}:${h.reason}`)).toEqual(['repaired:adopting', 'baseline:adopting']);
+      // A later attempt takes the amended record over like any other.
+      await storage.begin(attempt('fence-z', { direction: 'down' }));
+      await storage.finish(ID, 'fence-z', 'rolled_back', {});
+      expect((await storage.records())[0]).toMatchObject({ status: MigrationStatus.rolledBack });
+    });
   });
 }

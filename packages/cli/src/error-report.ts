@@ -1,5 +1,6 @@
 import { MigrateError, MigrateErrorCode, findMigrateError, redactSecrets } from '@mongrate/core';
 import { ExitCode } from './exit-codes.js';
+import { renderRemedies } from './remedy.js';
 
 /** The deepest `MigrateError` in a cause chain: it says best what went wrong. */
 function rootMigrateError(error: unknown): MigrateError | undefined {
@@ -20,6 +21,8 @@ const EXIT_BY_CODE: Partial<Record<MigrateErrorCode, ExitCode>> = {
   [MigrateErrorCode.ChecksumDrift]: ExitCode.drift,
   [MigrateErrorCode.DatabaseNotReady]: ExitCode.unreachable,
   [MigrateErrorCode.Interrupted]: ExitCode.interrupted,
+  [MigrateErrorCode.AuthenticationFailed]: ExitCode.authFailed,
+  [MigrateErrorCode.OutOfOrder]: ExitCode.outOfOrder,
 };
 
 export interface ErrorReport {
@@ -46,7 +49,8 @@ export function reportError(error: unknown): ErrorReport {
   // An interrupt is no failure to fix: say only how to resume.
   const interrupted = root?.code === MigrateErrorCode.Interrupted;
   const shown = interrupted ? root.message : saysMore ? `${top.message}\n${root.message}` : top.message;
-  const hint = root ? cliHint(root) : undefined;
+  // Structured remedies (core) name API calls; render them as commands. Older errors without them get the CLI's own hint.
+  const hint = root ? (renderRemedies(root) ?? cliHint(root)) : undefined;
   return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(hint ? `${shown}\n${hint}` : shown)) };
 }
 
@@ -59,6 +63,7 @@ export function singleFullStops(message: string): string {
 function cliHint(error: MigrateError): string | undefined {
   const id = (error as { migrationId?: unknown }).migrationId;
   if (typeof id !== 'string') return undefined;
+  if (error.code === MigrateErrorCode.OutOfOrder) return `On the command line: \`migrate up --allow-out-of-order\` applies it.`;
   if (error.name === 'PartialMigrationError') return `On the command line: \`migrate down ${id} --yes\` reverts it; \`migrate up\` finishes it.`;
   if (error.name === 'MigrationFileMissingError') return `On the command line: \`migrate status\` lists it as missing; \`migrate down <id>\` reverts another migration by name.`;
   return undefined;

@@ -12,7 +12,7 @@ export const PROGRESS_LOG_INTERVAL_MS = 2000;
  * Shows progress: a bar on a TTY for runs long enough to need one, structured log lines otherwise.
  * Returns a function that stops it.
  */
-export function reportProgress(migrator: Migrator, options: { readonly tty: boolean; readonly logger: Logger }): () => void {
+export function reportProgress(migrator: Migrator, options: { readonly tty: boolean; readonly stream: NodeJS.WritableStream; readonly logger: Logger }): () => void {
   let bar: cliProgress.SingleBar | undefined;
   let startedAt = performance.now();
   let lastLog = 0;
@@ -24,7 +24,7 @@ export function reportProgress(migrator: Migrator, options: { readonly tty: bool
     if (options.tty) {
       if (!bar && e.total && now - startedAt >= PROGRESS_BAR_AFTER_MS) {
         bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: `${e.migrationId} ${e.phase} [{bar}] {percentage}% {value}/{total} docs, eta {eta_formatted}`, hideCursor: true },
+          { stream: options.stream, format: `${e.migrationId} ${e.phase} [{bar}] {percentage}% {value}/{total} docs, eta {eta_formatted}`, hideCursor: true },
           cliProgress.Presets.shades_classic,
         );
         bar.start(e.total, e.done);

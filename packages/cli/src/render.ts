@@ -30,24 +30,18 @@ export function renderPreview(results: readonly PreviewResult[]): string {
     .join('\n\n');
 }
 
-export function renderRun(result: RunResult): string {
+/** A run's result; `summaries` holds each migration's own one-line summary (its `summary` export), by id. */
+export function renderRun(result: RunResult, summaries: ReadonlyMap<string, string> = new Map()): string {
   if (result.nothingToDo) {
-    if (result.direction === 'down') return 'Nothing to roll back.';
+    // `down` throws when nothing is applied, so a `down` that reverted nothing found its targets reverted by another process.
+    if (result.direction === 'down') return 'Nothing left to roll back: another process rolled back these migrations meanwhile.';
     return result.doneByAnother
       ? 'Nothing left to migrate: another process applied the pending migrations while this one waited for the lock.'
       : 'Nothing to migrate: the database is up to date.';
   }
   const verb = result.direction === 'up' ? 'Applied' : 'Rolled back';
   const lines = result.migrations.map((m) => {
-    const c = m.counts ?? {};
-    const headline =
-      result.direction === 'up'
-        ? c.flipped !== undefined
-          ? `affected ${n(c.flipped)} documents`
-          : ''
-        : c.restored !== undefined
-          ? `restored ${n(c.restored)}, conflicts ${n(c.conflicts ?? 0)}`
-          : '';
+    const headline = summaries.get(m.id);
     return `${verb} ${m.id} in ${seconds(m.durationMs)}${headline ? `: ${headline}` : ''}\n  counts: ${counts(m.counts)}`;
   });
   const total = result.migrations.reduce((s, m) => s + m.durationMs, 0);
@@ -56,7 +50,8 @@ export function renderRun(result: RunResult): string {
 }
 
 function stateLabel(s: MigrationState): string {
-  return `${s.state}${s.drift ? ` (drift: ${s.drift})` : ''}`;
+  const marks = [s.record?.baseline ? 'baseline' : '', s.record?.outOfOrder ? 'out of order' : '', s.drift ? `drift: ${s.drift}` : ''].filter(Boolean);
+  return `${s.state}${marks.length ? ` (${marks.join(', ')})` : ''}`;
 }
 
 export function renderStatus(report: StatusReport): string {
@@ -89,8 +84,8 @@ export function renderStatus(report: StatusReport): string {
 export function renderHistory(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return 'No runs recorded yet.';
   return table(
-    ['finished', 'migration', 'direction', 'outcome', 'duration', 'counts', 'host/pid'],
-    entries.map((h) => [when(h.finishedAt), h.migrationId, h.direction, h.outcome, seconds(h.durationMs), h.error ? `error: ${h.error}` : counts(h.counts), `${h.host}/${h.pid}`]),
+    ['finished', 'migration', 'direction', 'outcome', 'duration', 'counts', 'user', 'host/pid'],
+    entries.map((h) => [when(h.finishedAt), h.migrationId, h.direction, `${h.outcome}${h.outOfOrder ? ' (out of order)' : ''}`, seconds(h.durationMs), h.error ? `error: ${h.error}` : h.reason ? `${h.repair ? `${h.repair}; ` : ''}reason: ${h.reason}` : counts(h.counts), h.user, `${h.host}/${h.pid}`]),
   );
 }
 

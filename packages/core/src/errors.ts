@@ -14,6 +14,8 @@ export const MigrateErrorCode = {
   MigrationFailed: 'MIGRATION_FAILED',
   Interrupted: 'INTERRUPTED',
   ValidationFailed: 'VALIDATION_FAILED',
+  AuthenticationFailed: 'AUTHENTICATION_FAILED',
+  OutOfOrder: 'OUT_OF_ORDER',
 } as const;
 export type MigrateErrorCode = (typeof MigrateErrorCode)[keyof typeof MigrateErrorCode];
 
@@ -194,7 +196,7 @@ export class DatabaseNotReadyError extends MigrateError {
   constructor(detail: string, options?: { cause?: unknown }) {
     super(
       MigrateErrorCode.DatabaseNotReady,
-      `The database is not reachable: ${detail}. Check the connection string, that the server is up, and the network.`,
+      `The database is not reachable: ${detail.replace(/(?<!\.)\.$/, '')}. Check the connection string, that the server is up, and the network.`,
       { ...options, remedies: [{ options: { uri: true }, why: 'Check the connection string.' }] },
     );
   }
@@ -308,6 +310,38 @@ export class PartlyRevertedError extends MigrateError {
       `Migration ${migrationId} is partly reverted (a \`down\` is running or was interrupted), so \`up\` cannot call it applied. ` +
         `Finish the rollback with \`down\` with \`migration: "${migrationId}"\`, then run \`up\`. Nothing was applied.`,
       { remedies: [{ call: 'down', options: { migration: migrationId }, why: 'It finishes the rollback.' }, { call: 'up' }] },
+    );
+  }
+}
+
+/** The server rejected the credentials (driver error code 18). Names the user, never the password. */
+export class AuthenticationFailedError extends MigrateError {
+  override name = 'AuthenticationFailedError';
+  constructor(
+    readonly user: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      MigrateErrorCode.AuthenticationFailed,
+      `Authentication failed${user ? ` for user "${user}"` : ' (the connection string names no user)'}: the server rejected the credentials. ` +
+        'Check the user name, the password and the authSource option of the connection string.',
+      { ...options, remedies: [{ options: { uri: true }, why: 'Supply the right credentials.' }] },
+    );
+  }
+}
+
+/** A pending migration sorts before one already applied from the same source (it was merged late). Nothing was applied. */
+export class OutOfOrderError extends MigrateError {
+  override name = 'OutOfOrderError';
+  constructor(
+    readonly migrationId: string,
+    readonly lastApplied: string,
+  ) {
+    super(
+      MigrateErrorCode.OutOfOrder,
+      `Migration ${migrationId} is pending but sorts before ${lastApplied}, which is already applied: it would run out of order. ` +
+        'Check that it does not depend on being run before the later one, then apply it with the allowOutOfOrder option (history records that it ran out of order). Nothing was applied.',
+      { remedies: [{ call: 'up', options: { allowOutOfOrder: true }, why: 'It applies it out of order.' }] },
     );
   }
 }

@@ -2,6 +2,7 @@
 
 // Errors
 export {
+  AuthenticationFailedError,
   ChecksumDriftError,
   DatabaseNotReadyError,
   InterruptedError,
@@ -16,6 +17,7 @@ export {
   MigrationLockedError,
   MigrationNotAppliedError,
   MigrationNotFoundError,
+  OutOfOrderError,
   PartialMigrationError,
   PartlyRevertedError,
   TargetChangedError,
@@ -84,6 +86,7 @@ export { newRunIdentity, type RunIdentity } from './lock/run-identity.js';
 export {
   DEFAULT_HISTORY_LIMIT,
   MigrationStatus,
+  type AmendmentOutcome,
   type AttemptOutcome,
   type BeginAttempt,
   type FinishDetails,
@@ -91,6 +94,7 @@ export {
   type HistoryFilter,
   type MigrationRecord,
   type MigrationStorage,
+  type RecordAmendment,
 } from './storage/migration-storage.js';
 export {
   DEFAULT_HISTORY_COLLECTION,
@@ -121,3 +125,10 @@ export {
 export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
 export { estimateBackupAndUpdate, type EstimateOptions } from './toolkit/estimate-duration.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';
+export { AUTHENTICATION_FAILED, authenticationFailure, hasPassword, userOf } from './authentication-failure.js';
+export { findOutOfOrder } from './storage/out-of-order.js';
+export type { BaselineOptions, BaselineResult } from './storage/baseline.js';
+export { RepairResolution, type RepairOptions, type RepairResult } from './storage/repair.js';
+export { CONFIG_FILE_NAMES, CONFIG_KEYS, configFromEnv, envName, findConfigFile, loadConfig, type ConfigKey, type LoadConfigOptions, type LoadedConfig, type MongrateConfig } from './config/load-config.js';
+export { migratorOptionsFromConfig, type ConfiguredMigratorOptions } from './config/migrator-options-from-config.js';
+export { BuiltInTemplate, MigrationFileExtension, migrationTemplate, type MigrationTemplate } from './sources/migration-templates.js';

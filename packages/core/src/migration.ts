@@ -101,4 +101,6 @@ export interface MigrationModule {
   down(ctx: MigrationContext): Promise<MigrationCounts | void>;
   /** Reports the impact without writing. */
   preview?(ctx: PreviewContext): Promise<ImpactReport>;
+  /** One line saying what a finished run did, from its counts (the CLI prints it after the migration's id). Default: none. */
+  summary?(counts: MigrationCounts, direction: Direction): string;
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { MigrationError, RunnableMigration, Umzug } from 'umzug';
 import type { Logger } from 'winston';
+import { authenticationFailure } from './authentication-failure.js';
 import { checkSameDriver } from './driver-version.js';
 import { messageOf } from './driver-errors.js';
 import { DatabaseNotReadyError, InvalidOptionError, MigrationFailedError, type LockHolder } from './errors.js';
@@ -27,7 +28,11 @@ import {
 } from './state-reader.js';
 import { MigrationStatus, isExecuted, type HistoryEntry, type MigrationRecord, type MigrationStorage } from './storage/migration-storage.js';
 import { MongoMigrationStorage } from './storage/mongo-migration-storage.js';
+import { baseline, type BaselineOptions, type BaselineResult } from './storage/baseline.js';
+import type { MaintenanceDeps } from './storage/maintenance.js';
+import { findOutOfOrder, refuseOutOfOrder } from './storage/out-of-order.js';
 import { RecordKeeper } from './storage/record-keeper.js';
+import { repair, type RepairOptions, type RepairResult } from './storage/repair.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 /** `serverSelectionTimeoutMS` of a client `Migrator.connect` opens: how long an unreachable server takes to fail. */
@@ -62,6 +67,8 @@ export interface MigratorOptions {
   readonly lockCollection?: string;
   /** Run `up` even when applied migrations changed. Default false. */
   readonly allowDrift?: boolean;
+  /** Apply a pending migration that sorts before an applied one of the same source. Default false (`OutOfOrderError`). */
+  readonly allowOutOfOrder?: boolean;
   /**
    * The app's own lock (another coordination service), in place of the Mongo lease lock (`MongoLock`). It must keep
    * the `MigrationLock` contract; the lock options above (`leaseMs`, `lockWaitTimeoutMs`, `lockPollMs`, `lockName`,
@@ -88,6 +95,8 @@ export interface UpOptions {
   readonly migration?: string;
   /** Overrides `MigratorOptions.allowDrift`. */
   readonly allowDrift?: boolean;
+  /** Overrides `MigratorOptions.allowOutOfOrder`. */
+  readonly allowOutOfOrder?: boolean;
   /** Abort to stop at the next batch boundary. */
   readonly signal?: AbortSignal;
 }
@@ -137,6 +146,8 @@ type Selection = { readonly ids: readonly string[] } | { readonly step?: number 
 /** One locked run: its lease and signal, and what each migration returned (for events and the result). */
 interface Run {
   readonly lease: Lease;
+  /** Migrations this run applies out of order (`allowOutOfOrder`); their records and history say so. */
+  readonly outOfOrder: ReadonlySet<string>;
   readonly signal: AbortSignal;
   readonly counts: Map<string, MigrationCounts | undefined>;
 }
@@ -162,6 +173,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #lock: MigrationLock;
   readonly #identity: RunIdentity = newRunIdentity();
   readonly #batchSize: number;
+  readonly #clock: ServerClock;
   #loaded: Promise<LoadedMigration[]> | undefined;
   #connection: Promise<MongooseConnection | string> | undefined;
 
@@ -179,7 +191,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
       throw new InvalidOptionError(`batchSize must be a positive whole number (got ${options.batchSize}).`);
     }
-    const clock = new ServerClock(this.db);
+    const clock = (this.#clock = new ServerClock(this.db));
     this.#storage = options.storage ?? mongoStorage(options, this.db, clock);
     this.#records = new RecordKeeper(this.#storage, this.#identity, this.logger);
     this.#lock = options.lock ?? mongoLock(options, this.db, clock, this.#identity, this.logger, (holder) => this.emit('lock-waiting', holder));
@@ -213,7 +225,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await client.db(options.dbName).command({ ping: 1 });
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw new DatabaseNotReadyError(redactSecrets(messageOf(error)), { cause: error });
+      throw authenticationFailure(uri, error) ?? new DatabaseNotReadyError(redactSecrets(messageOf(error)), { cause: error });
     }
     return new Migrator({ ...options, client }, true);
   }
@@ -262,6 +274,26 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.state.verify();
   }
 
+  /**
+   * Marks every migration up to and including `migration` (run order) as applied without running it, under the lock:
+   * how a database that already holds the data adopts migrations. Each gets a `baseline` history entry.
+   */
+  async baseline(migration: string, options: BaselineOptions = {}): Promise<BaselineResult> {
+    return baseline(await this.#maintenance(), migration, options);
+  }
+
+  /**
+   * Changes recorded state without running anything, under the lock: accepts the current checksums of applied
+   * migrations (clearing drift), or resolves one migration's record as applied or pending. Each change is in history.
+   */
+  async repair(options: RepairOptions): Promise<RepairResult> {
+    return repair(await this.#maintenance(), options);
+  }
+
+  async #maintenance(): Promise<MaintenanceDeps> {
+    return { storage: this.#storage, lock: this.#lock, identity: this.#identity, migrations: await this.load(), now: () => this.#clock.now() };
+  }
+
   /** Removes an expired lease; with `force`, any lease. */
   async unlock(options: { readonly force?: boolean } = {}): Promise<UnlockResult> {
     return this.#lock.unlock(options);
@@ -276,14 +308,21 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const allowDrift = options.allowDrift ?? this.options.allowDrift;
     const eligible = planUp(migrations, records, { named, to }, () => (allowDrift ? [] : computeDrift(migrations, records)));
     if (eligible.length === 0) return { direction: 'up', migrations: [], nothingToDo: true };
+    const outOfOrder = findOutOfOrder(migrations, records, eligible);
+    if (!(options.allowOutOfOrder ?? this.options.allowOutOfOrder)) refuseOutOfOrder(outOfOrder);
     // While another replica holds the lock, keep checking whether it has applied our work; if so, stop waiting.
     // Only `applied` counts: a migration another process is reverting is not done.
     const stillNeeded = async () => {
       const applied = new Set((await this.#storage.records()).filter((r) => r.status === MigrationStatus.applied).map((r) => r._id));
       return eligible.some((m) => !applied.has(m.id));
     };
-    return this.#underLock('up', options.signal, stillNeeded, (current): Selection => {
+    // Filled under the lock, from the records read there: what this run applies out of order.
+    const late = new Set<string>();
+    return this.#underLock('up', options.signal, stillNeeded, late, (current): Selection => {
       refusePartlyReverted(current);
+      const lateNow = findOutOfOrder(migrations, current, eligible);
+      if (!(options.allowOutOfOrder ?? this.options.allowOutOfOrder)) refuseOutOfOrder(lateNow);
+      for (const o of lateNow) late.add(o.id);
       if (named) return { ids: [named.id] };
       if (to) {
         // Every migration up to `to` that is still pending, even when `to` itself is applied.
@@ -307,7 +346,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const current = await this.#storage.records();
       return current.some((r) => planned.includes(r._id) && (isExecuted(r) || (named !== undefined && isPartialUp(r))));
     };
-    return this.#underLock('down', options.signal, stillNeeded, (current): Selection => {
+    return this.#underLock('down', options.signal, stillNeeded, new Set(), (current): Selection => {
       if (named) {
         const record = current.find((r) => r._id === named.id);
         return { ids: record && (isExecuted(record) || isPartialUp(record)) ? [named.id] : [] };
@@ -353,12 +392,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     direction: Direction,
     signal: AbortSignal | undefined,
     stillNeeded: () => Promise<boolean>,
+    outOfOrder: ReadonlySet<string>,
     select: (records: readonly MigrationRecord[]) => Selection,
   ): Promise<RunResult> {
     const lease = await this.#lock.acquire({ ...(signal ? { signal } : {}), stillNeeded });
     if (!lease) return { direction, migrations: [], nothingToDo: true, doneByAnother: true };
     this.emit('lock-acquired', { fence: lease.fence });
-    const run: Run = { lease, signal: signal ?? new AbortController().signal, counts: new Map() };
+    const run: Run = { lease, outOfOrder, signal: signal ?? new AbortController().signal, counts: new Map() };
     const durations = new Map<string, number>();
     try {
       const records = await this.#storage.records();
@@ -432,7 +472,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Runs one migration in one direction, from the started record to the finished one. */
   async #execute(m: LoadedMigration, direction: Direction, run: Run): Promise<void> {
     assertMayContinue(run.signal, run.lease);
-    const attempt = await this.#records.begin(m, direction, run.lease);
+    const attempt = await this.#records.begin(m, direction, run.lease, { outOfOrder: direction === 'up' && run.outOfOrder.has(m.id) });
     const connection = await this.#mongoose();
     const ctx: MigrationContext = withConnection<Omit<MigrationContext, 'connection'>>({
       client: this.#client,

@@ -35,6 +35,10 @@ export interface MigrationRecord extends RunIdentity {
   readonly fence?: string;
   readonly checkpoint?: unknown;
   readonly appliedAt?: Date;
+  /** Marked applied by `baseline`, without running. */
+  readonly baseline?: boolean;
+  /** Applied after a migration that sorts later (`allowOutOfOrder`). */
+  readonly outOfOrder?: boolean;
 }
 
 /**
@@ -43,18 +47,27 @@ export interface MigrationRecord extends RunIdentity {
  */
 export type AttemptOutcome = 'applied' | 'rolled_back' | 'failed' | 'interrupted';
 
+/** A state change that ran nothing: `baseline` (marked applied) or `repaired` (checksum accepted, record resolved). */
+export type AmendmentOutcome = 'baseline' | 'repaired';
+
 /** One append-only history entry: a finished (or failed) run or rollback. */
 export interface HistoryEntry extends RunIdentity {
   readonly _id?: ObjectId;
   readonly migrationId: string;
   readonly direction: Direction;
-  readonly outcome: AttemptOutcome;
+  readonly outcome: AttemptOutcome | AmendmentOutcome;
   readonly checksum: string;
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly durationMs: number;
   readonly counts?: MigrationCounts;
   readonly error?: string;
+  /** Why a baseline or repair was done (their `reason` option). */
+  readonly reason?: string;
+  /** What a repair changed, e.g. `checksum:<old>` or `resolved:applied`. */
+  readonly repair?: string;
+  /** Set when this run applied the migration out of order. */
+  readonly outOfOrder?: boolean;
 }
 
 /** What `begin` needs to know about the attempt. */
@@ -72,6 +85,17 @@ export interface FinishDetails {
   readonly counts?: MigrationCounts | undefined;
   /** Redacted error message of a failed attempt. */
   readonly error?: string;
+  /** The attempt applied the migration out of order; the record and the history entry say so. Default false. */
+  readonly outOfOrder?: boolean;
+}
+
+/** A change to one record made without running its migration (`baseline`, `repair`), with the history entry that says so. */
+export interface RecordAmendment {
+  /** Fields to set. When the record does not exist it is created, so they must then make a whole record. */
+  readonly set: Partial<Omit<MigrationRecord, '_id'>>;
+  /** Fields to remove. Default none. */
+  readonly unset?: ReadonlyArray<keyof MigrationRecord>;
+  readonly history: Omit<HistoryEntry, '_id'>;
 }
 
 /** Which history entries to read, newest first. */
@@ -105,6 +129,8 @@ export interface MigrationStorage {
   finish(id: string, fence: string, outcome: AttemptOutcome, details: FinishDetails): Promise<void>;
   /** Finished attempts, newest first. */
   history(filter?: HistoryFilter): Promise<HistoryEntry[]>;
+  /** Changes a record without an attempt (the caller holds the lock) and appends its history entry. */
+  amend(id: string, amendment: RecordAmendment): Promise<void>;
 }
 
 /** Applied, being reverted, or failed while reverting: what `down` may revert and `up` must not apply. */

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { LockLostError } from '../errors.js';
-import { DEFAULT_HISTORY_LIMIT, MigrationStatus, type AttemptOutcome, type BeginAttempt, type FinishDetails } from './migration-storage.js';
+import { DEFAULT_HISTORY_LIMIT, MigrationStatus, type AttemptOutcome, type BeginAttempt, type FinishDetails, type RecordAmendment } from './migration-storage.js';
 import type { HistoryEntry, HistoryFilter, MigrationRecord, MigrationStorage } from './migration-storage.js';
 import { ServerClock } from '../server-clock.js';
 import { isDuplicateKey } from '../driver-errors.js';
@@ -107,9 +107,10 @@ export class MongoMigrationStorage implements MigrationStorage {
           ...(details.counts ? { counts: details.counts } : {}),
           ...(details.error ? { error: details.error } : {}),
           ...(outcome === 'applied' ? { appliedAt: finishedAt } : {}),
+          ...(outcome === 'applied' && details.outOfOrder ? { outOfOrder: true } : {}),
           ...(startedAt ? { durationMs: Math.max(0, finishedAt.getTime() - startedAt.getTime()) } : {}),
         },
-        ...(success ? { $unset: { checkpoint: '' } } : {}),
+        ...(success ? { $unset: { checkpoint: '', ...(outcome === 'applied' && details.outOfOrder ? {} : { outOfOrder: '' }), ...(outcome === 'applied' ? {} : { baseline: '' }) } } : {}),
       },
       { returnDocument: 'after' },
     );
@@ -129,7 +130,19 @@ export class MongoMigrationStorage implements MigrationStorage {
       pid: record.pid,
       user: record.user,
       ...(details.error ? { error: details.error } : {}),
+      ...(outcome === 'applied' && details.outOfOrder ? { outOfOrder: true } : {}),
     });
+  }
+
+  async amend(id: string, amendment: RecordAmendment): Promise<void> {
+    const unset = Object.fromEntries((amendment.unset ?? []).map((field) => [field, '' as const]));
+    await this.#records.updateOne(
+      { _id: id },
+      { $set: amendment.set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+      // Under the lock nobody races this upsert (a racing upsert's duplicate is code 1 on DocumentDB, not 11000).
+      { upsert: true },
+    );
+    await this.#history.insertOne({ ...amendment.history });
   }
 
   async history(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {

@@ -21,7 +21,7 @@ export class RecordKeeper {
   ) {}
 
   /** Marks the attempt started (`applying` or `reverting`), resuming an unfinished one in the same direction. */
-  async begin(migration: LoadedMigration, direction: Direction, lease: LeaseGuard): Promise<Attempt> {
+  async begin(migration: LoadedMigration, direction: Direction, lease: LeaseGuard, options: { readonly outOfOrder?: boolean } = {}): Promise<Attempt> {
     const record = await this.storage.begin({
       id: migration.id,
       direction,
@@ -31,7 +31,7 @@ export class RecordKeeper {
       fence: lease.fence,
     });
     if (record.checkpoint !== undefined) this.logger.info('resuming from checkpoint', { migration: migration.id, direction });
-    return new Attempt(this.storage, this.logger, record, direction, lease.fence);
+    return new Attempt(this.storage, this.logger, record, direction, lease.fence, options.outOfOrder === true);
   }
 }
 
@@ -46,6 +46,8 @@ export class Attempt {
     readonly record: MigrationRecord,
     private readonly direction: Direction,
     private readonly fence: string,
+    /** This attempt applies the migration out of order. */
+    private readonly outOfOrder = false,
   ) {
     this.checkpoint = {
       load: <T>() => record.checkpoint as T | undefined,
@@ -55,7 +57,7 @@ export class Attempt {
 
   /** Records success: `applied` (up) or `rolled_back` (down), with the migration's counts. */
   async succeed(counts: MigrationCounts | undefined): Promise<void> {
-    await this.storage.finish(this.record._id, this.fence, this.direction === 'up' ? 'applied' : 'rolled_back', { counts });
+    await this.storage.finish(this.record._id, this.fence, this.direction === 'up' ? 'applied' : 'rolled_back', { counts, ...(this.outOfOrder ? { outOfOrder: true } : {}) });
   }
 
   /**

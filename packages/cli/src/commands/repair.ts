@@ -1,0 +1,30 @@
+import { InvalidOptionError, RepairResolution } from '@mongrate/core';
+import { defineCommand } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+import { withMigrator } from '../with-migrator.js';
+
+export const repairCommand = defineCommand({
+  command: 'repair [id]',
+  describe: 'Accept the current checksums of applied migrations after a reviewed edit, or --resolve a failed one as applied or pending; runs nothing',
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', describe: 'Only this migration (required with --resolve)' })
+      .option('reason', { type: 'string', describe: 'Why (required): recorded in history with who did it' })
+      .option('resolve', { type: 'string', choices: Object.values(RepairResolution), describe: 'Mark <id> applied (its data is complete) or pending (its data is gone), without running it' }),
+  run: (args, io) =>
+    withMigrator(args, io, async ({ migrator }) => {
+      if (!args.reason?.trim()) throw new InvalidOptionError('repair needs --reason "<why>": it is recorded in history with who did it. Nothing was changed.');
+      if (args.resolve && !args.id) throw new InvalidOptionError('--resolve needs the migration: `migrate repair <id> --resolve applied|pending --reason "..."`. Nothing was changed.');
+      const resolve = Object.values(RepairResolution).find((r) => r === args.resolve);
+      const result = await migrator.repair({ reason: args.reason, ...(args.id ? { migration: args.id } : {}), ...(resolve ? { resolve } : {}) });
+      const lines = result.resolved
+        ? [`Resolved ${result.resolved.id}: ${result.resolved.from} → ${result.resolved.to}. Nothing ran.`]
+        : [
+            result.checksums.length
+              ? `Accepted the current checksum of ${result.checksums.map((c) => `${c.id} (${c.from.slice(0, 12)} → ${c.to.slice(0, 12)})`).join(', ')}.`
+              : 'No checksum to repair: every applied migration matches its file.',
+            ...(result.missing.length ? [`Files missing (not repaired; restore them, or \`migrate repair <id> --resolve pending\`): ${result.missing.join(', ')}.`] : []),
+          ];
+      return { exitCode: ExitCode.success, json: result, text: lines.join('\n') };
+    }),
+});

@@ -1,0 +1,33 @@
+/** A core remedy (see `Remedy` in @mongrate/core errors), read structurally so an older core without it still works. */
+interface RemedyLike {
+  readonly call?: string;
+  readonly options?: Readonly<Record<string, string | number | boolean>>;
+  readonly why?: string;
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** One remedy as a command line: call → `migrate <call>`, `migration` → positional, other options → `--kebab-case` flags. */
+export function renderRemedy(remedy: RemedyLike): string {
+  const parts: string[] = remedy.call ? ['migrate', remedy.call] : [];
+  for (const [name, value] of Object.entries(remedy.options ?? {})) {
+    if (name === 'uri') {
+      parts.push('MONGODB_URI (or --uri)');
+    } else if (name === 'migration') {
+      parts.push(String(value));
+    } else if (value === true) {
+      parts.push(`--${kebab(name)}`);
+    } else if (value !== false) {
+      parts.push(`--${kebab(name)} ${String(value)}`);
+    }
+  }
+  return parts.join(' ');
+}
+
+/** "Next: `migrate down --to x`, then `migrate up x`." for an error's remedies; undefined when it has none. */
+export function renderRemedies(error: unknown): string | undefined {
+  const remedies = (error as { remedies?: unknown } | null | undefined)?.remedies;
+  if (!Array.isArray(remedies) || remedies.length === 0) return undefined;
+  const lines = (remedies as RemedyLike[]).map((r) => `\`${renderRemedy(r)}\``);
+  return `Next: ${lines.join(', then ')}.`;
+}

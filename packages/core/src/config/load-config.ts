@@ -1,0 +1,153 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidOptionError } from '../errors.js';
+import { messageOf } from '../driver-errors.js';
+
+/** File names searched for, in this order, from the working folder upwards. */
+export const CONFIG_FILE_NAMES = ['mongrate.config.js', 'mongrate.config.mjs', 'mongrate.config.cjs', 'mongrate.config.json'] as const;
+
+/** What `mongrate.config.*` and `MONGRATE_*` variables may set. Units are those of the API (milliseconds). */
+export interface MongrateConfig {
+  /** Connection string. Prefer `uriEnv`, so that no password sits in a file. */
+  readonly uri?: string;
+  /** Name of the environment variable holding the connection string, e.g. `DATABASE_URL`. */
+  readonly uriEnv?: string;
+  /** Migration folders (relative to the config file) or plugin package names, in run order. */
+  readonly migrations?: readonly string[];
+  /** Database name (default: the connection string's). */
+  readonly database?: string;
+  readonly migrationsCollection?: string;
+  readonly historyCollection?: string;
+  readonly lockCollection?: string;
+  readonly leaseMs?: number;
+  readonly lockWaitTimeoutMs?: number;
+  readonly batchSize?: number;
+  readonly connectTimeoutMs?: number;
+  /** Template file for `create` (relative to the config file). */
+  readonly template?: string;
+  readonly allowOutOfOrder?: boolean;
+}
+
+export type ConfigKey = keyof MongrateConfig;
+
+const KINDS: Record<ConfigKey, 'string' | 'strings' | 'count' | 'boolean'> = {
+  uri: 'string',
+  uriEnv: 'string',
+  migrations: 'strings',
+  database: 'string',
+  migrationsCollection: 'string',
+  historyCollection: 'string',
+  lockCollection: 'string',
+  leaseMs: 'count',
+  lockWaitTimeoutMs: 'count',
+  batchSize: 'count',
+  connectTimeoutMs: 'count',
+  template: 'string',
+  allowOutOfOrder: 'boolean',
+};
+
+/** Every config key. */
+export const CONFIG_KEYS = Object.keys(KINDS) as ConfigKey[];
+
+/** `leaseMs` → `MONGRATE_LEASE_MS`. */
+export function envName(key: ConfigKey): string {
+  return `MONGRATE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export interface LoadedConfig {
+  /** Absolute path of the file read, if one was found. */
+  readonly file?: string;
+  /** Paths in it (`migrations` folders, `template`) made absolute against the file's folder; package names kept. */
+  readonly config: MongrateConfig;
+}
+
+export interface LoadConfigOptions {
+  /** Where the upward search starts. Default: `process.cwd()`. */
+  readonly cwd?: string;
+  /** This file instead of searching. */
+  readonly file?: string;
+}
+
+/** The first `mongrate.config.*` in `cwd` or a parent folder. */
+export function findConfigFile(cwd: string = process.cwd()): string | undefined {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    for (const name of CONFIG_FILE_NAMES) {
+      const file = path.join(dir, name);
+      if (existsSync(file)) return file;
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Reads `mongrate.config.{js,mjs,cjs,json}` (found upwards from `cwd`, or `file`) and checks it; `{ config: {} }` when
+ * there is none. The CLI reads the same file, so app code that calls this agrees with `migrate`.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const file = options.file ? path.resolve(options.cwd ?? process.cwd(), options.file) : findConfigFile(options.cwd);
+  if (!file) return { config: {} };
+  if (!existsSync(file)) throw new InvalidOptionError(`Config file ${file} does not exist.`);
+  let raw: unknown;
+  try {
+    if (file.endsWith('.json')) raw = JSON.parse(readFileSync(file, 'utf8'));
+    else {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      raw = mod.default ?? mod;
+    }
+  } catch (error) {
+    throw new InvalidOptionError(`Config file ${file} could not be read: ${messageOf(error)}`, { cause: error });
+  }
+  return { file, config: resolvePaths(checkConfig(raw, `config file ${file}`), path.dirname(file)) };
+}
+
+/** Settings from `MONGRATE_*` variables (`MONGRATE_MIGRATIONS` is comma-separated), checked like a config file. */
+export function configFromEnv(env: Readonly<Record<string, string | undefined>>): { readonly config: MongrateConfig; readonly names: Partial<Record<ConfigKey, string>> } {
+  const raw: Record<string, unknown> = {};
+  const names: Partial<Record<ConfigKey, string>> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = env[envName(key)];
+    if (value === undefined || value === '') continue;
+    names[key] = envName(key);
+    const kind = KINDS[key];
+    if (kind === 'strings') raw[key] = value.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (kind === 'count') raw[key] = /^\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+    else if (kind === 'boolean') raw[key] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+    else raw[key] = value;
+  }
+  return { config: checkConfig(raw, 'the environment', (k) => envName(k)), names };
+}
+
+function checkConfig(raw: unknown, where: string, label: (k: ConfigKey) => string = (k) => k): MongrateConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidOptionError(`The ${where} must hold an object of settings.`);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const kind = KINDS[key as ConfigKey];
+    if (!kind) throw new InvalidOptionError(`Unknown setting "${key}" in ${where}. Known settings: ${CONFIG_KEYS.join(', ')}.`);
+    if (value === undefined) continue;
+    const ok =
+      kind === 'string'
+        ? typeof value === 'string' && value !== ''
+        : kind === 'strings'
+          ? (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) || (typeof value === 'string' && value !== '')
+          : kind === 'count'
+            ? Number.isSafeInteger(value) && (value as number) >= (key === 'lockWaitTimeoutMs' ? 0 : 1)
+            : typeof value === 'boolean';
+    if (!ok) {
+      const expected = { string: 'a non-empty string', strings: 'a non-empty list of strings', count: 'a positive whole number', boolean: 'true or false' }[kind];
+      throw new InvalidOptionError(`Setting ${label(key as ConfigKey)} in ${where} must be ${expected} (got ${JSON.stringify(value)}).`);
+    }
+    out[key] = kind === 'strings' && typeof value === 'string' ? [value] : value;
+  }
+  return out as MongrateConfig;
+}
+
+/** A folder path relative to the config file; a bare name that is no folder there stays a package name. */
+function resolvePaths(config: MongrateConfig, dir: string): MongrateConfig {
+  const local = (spec: string) => (path.isAbsolute(spec) || spec.startsWith('.') || existsSync(path.join(dir, spec)) ? path.resolve(dir, spec) : spec);
+  return {
+    ...config,
+    ...(config.migrations ? { migrations: config.migrations.map(local) } : {}),
+    ...(config.template ? { template: path.resolve(dir, config.template) } : {}),
+  };
+}

@@ -1,0 +1,39 @@
+import { resolveSource, type MigrationSource } from '../sources/migration-source.js';
+import type { MongrateConfig } from './load-config.js';
+
+/** The Migrator options a config sets, for `Migrator.connect(uri, options)` or `new Migrator({ client, ...options })`. */
+export interface ConfiguredMigratorOptions {
+  /** The connection string: `uri`, else the variable named by `uriEnv`. */
+  readonly uri?: string;
+  readonly options: {
+    readonly sources?: readonly MigrationSource[];
+    readonly dbName?: string;
+    readonly migrationsCollection?: string;
+    readonly historyCollection?: string;
+    readonly lockCollection?: string;
+    readonly leaseMs?: number;
+    readonly lockWaitTimeoutMs?: number;
+    readonly batchSize?: number;
+    readonly allowOutOfOrder?: boolean;
+  };
+}
+
+/** Turns a loaded config into Migrator options (what the CLI does, minus flags). */
+export function migratorOptionsFromConfig(config: MongrateConfig, env: Readonly<Record<string, string | undefined>> = process.env): ConfiguredMigratorOptions {
+  const uri = (config.uriEnv ? env[config.uriEnv] : undefined) || config.uri;
+  const { migrations, database, migrationsCollection, historyCollection, lockCollection, leaseMs, lockWaitTimeoutMs, batchSize, allowOutOfOrder } = config;
+  return {
+    ...(uri ? { uri } : {}),
+    options: {
+      ...(migrations ? { sources: migrations.map((spec) => resolveSource(spec)) } : {}),
+      ...(database ? { dbName: database } : {}),
+      ...(migrationsCollection ? { migrationsCollection } : {}),
+      ...(historyCollection ? { historyCollection } : {}),
+      ...(lockCollection ? { lockCollection } : {}),
+      ...(leaseMs !== undefined ? { leaseMs } : {}),
+      ...(lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs } : {}),
+      ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(allowOutOfOrder !== undefined ? { allowOutOfOrder } : {}),
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { InvalidOptionError } from '../errors.js';
+import { findMigration } from '../sources/load-migrations.js';
+import { MigrationStatus, isExecuted, type MigrationRecord } from './migration-storage.js';
+import { maintenanceEntry, underMaintenanceLock, type MaintenanceDeps } from './maintenance.js';
+
+/** What a repair marks a migration as. */
+export const RepairResolution = { applied: 'applied', pending: 'pending' } as const;
+export type RepairResolution = (typeof RepairResolution)[keyof typeof RepairResolution];
+
+export interface RepairOptions {
+  /** Why: recorded in history with who did it. Required. */
+  readonly reason: string;
+  /** Only this migration. Default: every applied migration whose file changed. */
+  readonly migration?: string;
+  /**
+   * With `migration`: mark it `applied` (its data is complete) or `pending` (its data is gone; status `rolled_back`)
+   * without running anything, e.g. after a failed run was finished or undone by hand. Default: accept checksums only.
+   */
+  readonly resolve?: RepairResolution;
+}
+
+export interface RepairResult {
+  /** Applied migrations whose recorded checksum was replaced by the file's. */
+  readonly checksums: ReadonlyArray<{ readonly id: string; readonly from: string; readonly to: string }>;
+  /** Applied migrations whose file is missing: not repairable here (restore the file, or resolve them as pending). */
+  readonly missing: readonly string[];
+  readonly resolved?: { readonly id: string; readonly from: MigrationRecord['status']; readonly to: MigrationRecord['status'] };
+}
+
+/**
+ * Changes recorded state without running any migration, under the lock: accepts the current checksums of applied
+ * migrations after a reviewed, cosmetic edit (clearing drift), or resolves one migration's record as applied or pending.
+ * Each change gets a history entry (outcome `repaired`) with the reason and the run identity.
+ */
+export async function repair(deps: MaintenanceDeps, options: RepairOptions): Promise<RepairResult> {
+  if (typeof options.reason !== 'string' || options.reason.trim() === '') {
+    throw new InvalidOptionError('A repair needs a reason (the reason option): it is recorded in history with who did it. Nothing was changed.');
+  }
+  if (options.resolve !== undefined && !Object.values(RepairResolution).includes(options.resolve)) {
+    throw new InvalidOptionError(`resolve must be "applied" or "pending" (got ${JSON.stringify(options.resolve)}). Nothing was changed.`);
+  }
+  if (options.resolve && !options.migration) throw new InvalidOptionError('resolve needs the migration option: name the one migration to resolve. Nothing was changed.');
+  const named = options.migration ? findMigration(options.migration, deps.migrations) : undefined;
+  const files = new Map(deps.migrations.map((m) => [m.id, m]));
+  const reason = options.reason.trim();
+  return underMaintenanceLock(deps, async () => {
+    const all = (await deps.storage.records()).filter((r) => !named || r._id === named.id);
+    const now = await deps.now();
+    if (named && options.resolve) {
+      const record = all[0];
+      if (!record) throw new InvalidOptionError(`${named.id} has never run here, so there is nothing to resolve; use baseline to mark it applied. Nothing was changed.`);
+      const to = options.resolve === 'applied' ? MigrationStatus.applied : MigrationStatus.rolledBack;
+      const direction = options.resolve === 'applied' ? 'up' : 'down';
+      await deps.storage.amend(named.id, {
+        set: { status: to, direction, finishedAt: now, checksum: named.checksum, ...(to === MigrationStatus.applied ? { appliedAt: now } : {}) },
+        unset: ['checkpoint', 'error', 'fence', ...(to === MigrationStatus.applied ? [] : (['appliedAt', 'baseline', 'outOfOrder'] as const))],
+        history: maintenanceEntry(deps, now, { migrationId: named.id, direction, outcome: 'repaired', checksum: named.checksum, reason, repair: `resolved:${options.resolve}` }),
+      });
+      return { checksums: [], missing: [], resolved: { id: named.id, from: record.status, to } };
+    }
+    const checksums: Array<{ id: string; from: string; to: string }> = [];
+    const missing: string[] = [];
+    for (const record of all.filter(isExecuted)) {
+      const file = files.get(record._id);
+      if (!file) {
+        missing.push(record._id);
+        continue;
+      }
+      if (file.checksum === record.checksum) continue;
+      await deps.storage.amend(record._id, {
+        set: { checksum: file.checksum },
+        history: maintenanceEntry(deps, now, {
+          migrationId: record._id,
+          direction: record.direction,
+          outcome: 'repaired',
+          checksum: file.checksum,
+          reason,
+          repair: `checksum:${record.checksum.slice(0, 12)}`,
+        }),
+      });
+      checksums.push({ id: record._id, from: record.checksum, to: file.checksum });
+    }
+    return { checksums, missing };
+  });
+}

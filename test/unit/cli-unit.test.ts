@@ -1,0 +1,182 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  AuthenticationFailedError,
+  DatabaseNotReadyError,
+  authenticationFailure,
+  configFromEnv,
+  createLogger,
+  findOutOfOrder,
+  hasPassword,
+  loadConfig,
+  type LoadedMigration,
+  type MigrationRecord,
+  type RunResult,
+} from '@mongrate/core';
+import { ExitCode, SAME_INTERRUPT_WINDOW_MS, renderRemedies, renderRemedy, reportError, runCli, type CliIo } from '@mongrate/cli';
+import { ForcedExit, interruptible } from '../../packages/cli/src/interrupt.js';
+import { renderRun } from '../../packages/cli/src/render.js';
+
+/** A CliIo whose output is collected and whose signals the test sends. */
+function fakeIo(cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const out = { stdout: '', stderr: '' };
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const listeners = new Set<(s: NodeJS.Signals) => void>();
+  const io: CliIo = {
+    stdout,
+    stderr,
+    stdin: new PassThrough(),
+    env,
+    cwd,
+    interactive: false,
+    tty: false,
+    onSignal(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return { io, out, signal: (s: NodeJS.Signals = 'SIGINT') => [...listeners].forEach((l) => l(s)), listeners };
+}
+
+const quiet = createLogger({ level: 'error' });
+
+describe('CLI without a database', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'mongrate-cli-unit-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('Ctrl-C', () => {
+    it('the same Ctrl-C delivered twice (to a wrapper and this process) is one graceful stop', async () => {
+      const { io, signal, listeners } = fakeIo(dir);
+      const result = interruptible(io, quiet, (abort) => new Promise<string>((resolve) => abort.addEventListener('abort', () => setImmediate(() => resolve('stopped at a batch boundary')))));
+      signal();
+      signal();
+      await expect(result).resolves.toBe('stopped at a batch boundary');
+      expect(listeners.size).toBe(0);
+    });
+
+    it('a second, separate Ctrl-C abandons the run at once', async () => {
+      const { io, signal } = fakeIo(dir);
+      let aborted = false;
+      const result = interruptible(io, quiet, (abort) => {
+        abort.addEventListener('abort', () => (aborted = true));
+        return new Promise<never>(() => undefined); // a batch that never ends
+      });
+      signal();
+      await sleep(SAME_INTERRUPT_WINDOW_MS + 100);
+      signal();
+      await expect(result).rejects.toBeInstanceOf(ForcedExit);
+      expect(aborted).toBe(true);
+    });
+  });
+
+  describe('remedies', () => {
+    it('render API calls and options as commands and flags', () => {
+      expect(renderRemedy({ call: 'down', options: { to: 'ns/004_x' } })).toBe('migrate down --to ns/004_x');
+      expect(renderRemedy({ call: 'up', options: { migration: 'ns/004_x', allowOutOfOrder: true } })).toBe('migrate up ns/004_x --allow-out-of-order');
+      expect(renderRemedy({ options: { allowDrift: true } })).toBe('--allow-drift');
+      expect(renderRemedy({ call: 'unlock', options: { force: true, dryRun: false } })).toBe('migrate unlock --force');
+      expect(renderRemedy({ options: { uri: true } })).toBe('MONGODB_URI (or --uri)');
+      const error = Object.assign(new Error('x'), { remedies: [{ call: 'down', options: { to: 'a' } }, { call: 'up', options: { migration: 'a' } }] });
+      expect(renderRemedies(error)).toBe('Next: `migrate down --to a`, then `migrate up a`.');
+      expect(renderRemedies(new Error('no remedies'))).toBeUndefined();
+    });
+  });
+
+  describe('authentication', () => {
+    it('driver code 18 is an authentication failure naming the user, exit 8; never the password; one full stop', () => {
+      const driverError = Object.assign(new Error('Authentication failed.'), { code: 18 });
+      const failure = authenticationFailure('mongodb://bob:s3cret@db.example:27017/app?authSource=admin', driverError);
+      expect(failure).toBeInstanceOf(AuthenticationFailedError);
+      const report = reportError(failure);
+      expect(report.exitCode).toBe(ExitCode.authFailed);
+      expect(report.message).toContain('"bob"');
+      expect(report.message).not.toContain('s3cret');
+      expect(authenticationFailure('mongodb://bob:s3cret@db/app', Object.assign(new Error('timeout'), { code: 89 }))).toBeUndefined();
+      expect(new DatabaseNotReadyError('Authentication failed.').message).not.toContain('..');
+      expect(hasPassword('mongodb://bob:s3cret@db/app')).toBe(true);
+      expect(hasPassword('mongodb://bob@db/app')).toBe(false);
+    });
+  });
+
+  describe('rendering', () => {
+    it('a rollback that found its targets reverted by another process says so', () => {
+      expect(renderRun({ direction: 'down', migrations: [], nothingToDo: true })).toContain('another process');
+    });
+
+    it('a migration supplies its own summary; otherwise counts are shown generically, with no migration-specific names', () => {
+      const result: RunResult = { direction: 'up', migrations: [{ id: 'ns/001_a', counts: { flipped: 3 }, durationMs: 5 }], nothingToDo: false };
+      expect(renderRun(result)).toMatch(/^Applied ns\/001_a in 5 ms\n {2}counts: flipped 3/);
+      expect(renderRun(result, new Map([['ns/001_a', 'fixed 3 tokens']]))).toContain('Applied ns/001_a in 5 ms: fixed 3 tokens');
+    });
+  });
+
+  describe('config', () => {
+    it('is found from a subfolder upwards, with paths made absolute; MONGRATE_* are checked the same way', async () => {
+      await mkdir(path.join(dir, 'a', 'b'), { recursive: true });
+      await mkdir(path.join(dir, 'db', 'migrations'), { recursive: true });
+      await writeFile(path.join(dir, 'mongrate.config.mjs'), "export default { migrations: ['./db/migrations', '@acme/plugin'], leaseMs: 5000, uriEnv: 'DATABASE_URL' };\n");
+      const loaded = await loadConfig({ cwd: path.join(dir, 'a', 'b') });
+      expect(loaded.file).toBe(path.join(dir, 'mongrate.config.mjs'));
+      expect(loaded.config).toEqual({ migrations: [path.join(dir, 'db', 'migrations'), '@acme/plugin'], leaseMs: 5000, uriEnv: 'DATABASE_URL' });
+      expect(configFromEnv({ MONGRATE_BATCH_SIZE: '50', MONGRATE_MIGRATIONS: 'a,b', MONGRATE_ALLOW_OUT_OF_ORDER: 'true', OTHER: 'x' })).toEqual({
+        config: { batchSize: 50, migrations: ['a', 'b'], allowOutOfOrder: true },
+        names: { batchSize: 'MONGRATE_BATCH_SIZE', migrations: 'MONGRATE_MIGRATIONS', allowOutOfOrder: 'MONGRATE_ALLOW_OUT_OF_ORDER' },
+      });
+      expect(() => configFromEnv({ MONGRATE_LEASE_MS: '-1' })).toThrow(/MONGRATE_LEASE_MS.*positive whole number/);
+    });
+  });
+
+  describe('out-of-order', () => {
+    const m = (namespace: string, name: string) => ({ id: `${namespace}/${name}`, namespace, name }) as unknown as LoadedMigration;
+    const applied = (id: string) => ({ _id: id, status: 'applied' }) as unknown as MigrationRecord;
+    it('is a never-run migration sorting before an applied one of the same source; other sources and earlier records do not count', () => {
+      const [a1, a2, a3, b1] = [m('a', '001_x'), m('a', '002_y'), m('a', '003_z'), m('b', '001_p')] as [LoadedMigration, LoadedMigration, LoadedMigration, LoadedMigration];
+      const all = [a1, a2, a3, b1];
+      expect(findOutOfOrder(all, [applied('a/001_x'), applied('a/003_z')], [a2, b1])).toEqual([{ id: 'a/002_y', lastApplied: 'a/003_z' }]);
+      // A plugin applied first never blocks another source.
+      expect(findOutOfOrder(all, [applied('b/001_p')], [a1, a2, a3])).toEqual([]);
+      // A migration with a record (rolled back, or failed and resumed) ran here before: not out of order.
+      expect(findOutOfOrder(all, [applied('a/003_z'), { _id: 'a/002_y', status: 'rolled_back' } as unknown as MigrationRecord], [a1, a2])).toEqual([{ id: 'a/001_x', lastApplied: 'a/003_z' }]);
+    });
+  });
+
+  describe('runCli in-process', () => {
+    it('never exits the process: create --ext js (with --migrations before the command) returns a code and writes through io', async () => {
+      const folder = path.join(dir, 'm');
+      await mkdir(folder);
+      const { io, out } = fakeIo(dir);
+      expect(await runCli(['--migrations', folder, 'create', 'add thing', '--ext', 'js'], io)).toBe(ExitCode.success);
+      expect(out.stdout).toContain(path.join(folder, '001_add_thing.js'));
+      expect(await readdir(folder)).toEqual(['001_add_thing.js']);
+      expect(await readFile(path.join(folder, '001_add_thing.js'), 'utf8')).toContain('export async function up(ctx) {');
+      expect(await runCli(['create', 'next', '--migrations', folder], io)).toBe(ExitCode.success);
+      expect(await readdir(folder)).toEqual(['001_add_thing.js', '002_next.js']);
+    });
+
+    it('a config file template is used by create; a bad config is bad input naming the file', async () => {
+      const folder = path.join(dir, 'm');
+      await mkdir(folder);
+      await writeFile(path.join(dir, 'tpl.txt'), '// custom {{name}}: {{description}}\nexport async function up() {}\nexport async function down() {}\n');
+      await writeFile(path.join(dir, 'mongrate.config.json'), JSON.stringify({ migrations: ['m'], template: 'tpl.txt' }));
+      const { io } = fakeIo(dir);
+      expect(await runCli(['create', 'first one', '--ext', 'mjs'], io)).toBe(ExitCode.success);
+      expect(await readFile(path.join(folder, '001_first_one.mjs'), 'utf8')).toContain('// custom first_one: first one');
+      await writeFile(path.join(dir, 'mongrate.config.json'), JSON.stringify({ migrations: 5 }));
+      const bad = fakeIo(dir);
+      expect(await runCli(['create', 'x'], bad.io)).toBe(ExitCode.badInput);
+      expect(bad.out.stderr).toContain(path.join(dir, 'mongrate.config.json'));
+    });
+  });
+});
