@@ -1,15 +1,6 @@
-import { MigrateError, MigrateErrorCode, findMigrateError, redactSecrets } from '@mongrate/core';
+import { MigrateError, MigrateErrorCode, findMigrateError, redactSecrets, rootMigrateError } from '@mongrate/core';
 import { ExitCode } from './exit-codes.js';
 import { renderRemedies } from './remedy.js';
-
-/** The deepest `MigrateError` in a cause chain: it says best what went wrong. */
-function rootMigrateError(error: unknown): MigrateError | undefined {
-  let found: MigrateError | undefined;
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-    if (e instanceof MigrateError) found = e;
-  }
-  return found;
-}
 
 const EXIT_BY_CODE: Partial<Record<MigrateErrorCode, ExitCode>> = {
   [MigrateErrorCode.InvalidMigrations]: ExitCode.badInput,

@@ -24,10 +24,16 @@ export function renderRemedy(remedy: RemedyLike): string {
   return parts.join(' ');
 }
 
-/** "Next: `migrate down --to x`, then `migrate up x`." for an error's remedies; undefined when it has none. */
+/**
+ * "Next: `migrate verify` (shows the drift); `migrate up --allow-drift` (runs despite the drift)." for an error's
+ * remedies, each with its reason when core gives one; undefined when it has none. The message says how they combine.
+ */
 export function renderRemedies(error: unknown): string | undefined {
   const remedies = (error as { remedies?: unknown } | null | undefined)?.remedies;
   if (!Array.isArray(remedies) || remedies.length === 0) return undefined;
-  const lines = (remedies as RemedyLike[]).map((r) => `\`${renderRemedy(r)}\``);
-  return `Next: ${lines.join(', then ')}.`;
+  const lines = (remedies as RemedyLike[]).map((r) => {
+    const why = r.why?.replace(/^It /, '').replace(/\.$/, '');
+    return `\`${renderRemedy(r)}\`${why ? ` (${why.charAt(0).toLowerCase()}${why.slice(1)})` : ''}`;
+  });
+  return `Next: ${lines.join('; ')}.`;
 }

@@ -185,7 +185,7 @@ export class ChecksumDriftError extends MigrateError {
       MigrateErrorCode.ChecksumDrift,
       `Applied migrations changed since they ran: ${drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. ` +
         'Restore the original files, or add a new migration for the change. `verify` gives the details; option `allowDrift` overrides.',
-      { remedies: [{ call: 'verify' }, { options: { allowDrift: true }, why: 'It runs despite the drift.' }] },
+      { remedies: [{ call: 'verify' }, { call: 'up', options: { allowDrift: true }, why: 'It runs despite the drift.' }] },
     );
   }
 }
