@@ -1,4 +1,5 @@
-import { MigrateError, MigrateErrorCode, findMigrateError, redactSecrets, rootMigrateError } from '@mongrate/core';
+import type { MigrateError} from '@mongrate/core';
+import { MigrateErrorCode, findMigrateError, redactSecrets, rootMigrateError } from '@mongrate/core';
 import { ExitCode } from './exit-codes.js';
 import { renderRemedies } from './remedy.js';
 
