@@ -89,9 +89,9 @@ describe('CLI without a database', () => {
       expect(renderRemedy({ call: 'unlock', options: { force: true, dryRun: false } })).toBe('migrate unlock --force');
       expect(renderRemedy({ options: { uri: true } })).toBe('MONGODB_URI (or --uri)');
       const error = Object.assign(new Error('x'), { remedies: [{ call: 'down', options: { to: 'a' } }, { call: 'up', options: { migration: 'a' } }] });
-      expect(renderRemedies(error)).toBe('Next: `migrate down --to a`; `migrate up a`.');
+      expect(renderRemedies(error)).toBe('Next: `migrate down --to a --yes`; `migrate up a`.');
       const why = Object.assign(new Error('x'), { remedies: [{ call: 'verify' }, { options: { allowDrift: true }, why: 'It runs despite the drift.' }] });
-      expect(renderRemedies(why)).toBe('Next: `migrate verify`; `--allow-drift` (runs despite the drift).');
+      expect(renderRemedies(why)).toBe('Next: `migrate verify`; `--allow-drift` runs despite the drift.');
       expect(renderRemedies(new Error('no remedies'))).toBeUndefined();
     });
   });

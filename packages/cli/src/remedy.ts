@@ -25,15 +25,18 @@ export function renderRemedy(remedy: RemedyLike): string {
 }
 
 /**
- * "Next: `migrate verify` (shows the drift); `migrate up --allow-drift` (runs despite the drift)." for an error's
- * remedies, each with its reason when core gives one; undefined when it has none. The message says how they combine.
+ * "Next: `migrate down x --yes` reverts it; `migrate up` finishes it." for an error's remedies (alternatives, each with
+ * its reason when core gives one); undefined when it has none. A `down` is rendered with `--yes`: a remedy is a command
+ * to run as it is, also where no prompt can be answered.
  */
 export function renderRemedies(error: unknown): string | undefined {
   const remedies = (error as { remedies?: unknown } | null | undefined)?.remedies;
   if (!Array.isArray(remedies) || remedies.length === 0) return undefined;
   const lines = (remedies as RemedyLike[]).map((r) => {
-    const why = r.why?.replace(/^It /, '').replace(/\.$/, '');
-    return `\`${renderRemedy(r)}\`${why ? ` (${why.charAt(0).toLowerCase()}${why.slice(1)})` : ''}`;
+    const command = `\`${renderRemedy(r)}${r.call === 'down' ? ' --yes' : ''}\``;
+    if (!r.why) return command;
+    const why = r.why.replace(/\.$/, '');
+    return why.startsWith('It ') ? `${command} ${why.slice(3)}` : `${command} (${why.charAt(0).toLowerCase()}${why.slice(1)})`;
   });
   return `Next: ${lines.join('; ')}.`;
 }
