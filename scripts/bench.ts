@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import { MongoClient, type CommandStartedEvent, type CommandSucceededEvent, type CommandFailedEvent, type Db, type Document } from 'mongodb';
 import { Migrator, createLogger } from '@mongrate/core';
 import { CASHU_TOKEN_COLLECTION, seedSampleData } from '@nctool/cashu-models';
 import { migrationSource } from '@nctool/migrations';
@@ -24,10 +24,13 @@ interface Measure {
   readonly roundTrips: number;
   /** Peak RSS above the phase's start, after periodic collection. */
   readonly rssMb: number;
+  /** Server time by command name (count, total ms as the driver saw it): where the phase's time goes. */
+  readonly profile: Readonly<Record<string, { n: number; ms: number }>>;
   readonly error?: string;
 }
 
 let commands = 0;
+let profile: Record<string, { n: number; ms: number }> = {};
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
 
 /** Times `run`, counting round trips and sampling memory. */
@@ -41,6 +44,7 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 10);
   const before = commands;
+  profile = {};
   const t0 = performance.now();
   let error: string | undefined;
   try {
@@ -51,7 +55,11 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   const ms = performance.now() - t0;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
-  return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), ...(error ? { error } : {}) };
+  return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), profile: roundProfile(profile), ...(error ? { error } : {}) };
+}
+
+function roundProfile(p: Record<string, { n: number; ms: number }>): Record<string, { n: number; ms: number }> {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }]));
 }
 
 async function fresh(db: Db, n: number): Promise<number> {
@@ -102,7 +110,7 @@ async function seedDesign(db: Db) {
     await tokens.updateMany(FILTER, { $set: { status: 'spent', spent_at: new Date() } });
   });
   const down = up.error
-    ? { ms: 0, roundTrips: 0, rssMb: 0, error: 'no backup to restore (up failed)' }
+    ? { ms: 0, roundTrips: 0, rssMb: 0, profile: {}, error: 'no backup to restore (up failed)' }
     : await measure(async () => {
         const backup = await backups.findOne({ _id: 'backup_004' });
         for (const d of backup?.docs ?? []) await tokens.updateOne({ _id: d._id }, { $set: { status: d.status, spent_at: d.spent_at } });
@@ -134,6 +142,13 @@ try {
   process.stdout.write(`Server: ${server.description}\n`);
   const client = await MongoClient.connect(server.uri, { monitorCommands: true });
   client.on('commandStarted', (_e: CommandStartedEvent) => commands++);
+  const tally = (e: CommandSucceededEvent | CommandFailedEvent) => {
+    const entry = (profile[e.commandName] ??= { n: 0, ms: 0 });
+    entry.n++;
+    entry.ms += e.duration;
+  };
+  client.on('commandSucceeded', tally);
+  client.on('commandFailed', tally);
   const db = client.db('mongrate_bench');
   const rows: string[][] = [];
   const ratio = (a: Measure, b: Measure) => (b.ms > 0 ? `${(a.ms / b.ms).toFixed(2)}×` : '-');

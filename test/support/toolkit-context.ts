@@ -52,7 +52,7 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
 /** Runs `hook` after a method of one collection resolves (or fails); the hook may throw to stand in for a crash. */
 export interface CollectionHooks {
   readonly collection: string;
-  readonly method: 'insertMany' | 'bulkWrite';
+  readonly method: 'insertMany' | 'bulkWrite' | 'aggregate';
   readonly after: (call: number) => Promise<void> | void;
 }
 

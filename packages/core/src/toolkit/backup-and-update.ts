@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Collection, Document, Filter } from 'mongodb';
+import { BSON, type Collection, type Document, type Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   DEFAULT_MAX_PASSES,
@@ -22,6 +22,7 @@ import { targetCollection, type ToolkitTarget } from './target.js';
 import { InterruptedError, InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from '../migration.js';
+import type { ServerFence } from '../migration-lock.js';
 import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
 
 export interface BackupAndUpdateOptions extends ToolkitTarget {
@@ -46,6 +47,23 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
    * digits, `_` and `-`. Default: none (one call per collection; a second one is refused).
    */
   readonly step?: string;
+  /**
+   * Fence each batch's data write on the server (one `$lookup` + `$merge` command that writes only while our lease
+   * document carries our fence) when the lease lives in this database. `false` writes with `updateMany`, guarded by
+   * the local lease check only. Default `true`; servers without `$merge` fall back to `updateMany` by themselves.
+   */
+  readonly fenced?: boolean;
+}
+
+/** How `backupAndUpdate` writes a batch. */
+export const WritePath = { fencedMerge: 'fenced-merge', updateMany: 'update-many' } as const;
+export type WritePath = (typeof WritePath)[keyof typeof WritePath];
+
+/** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to `updateMany`. */
+const UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325]);
+
+function isUnsupported(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && UNSUPPORTED_CODES.has((error as { code: unknown }).code);
 }
 
 export interface BackupAndUpdateResult {
@@ -64,6 +82,8 @@ export interface BackupAndUpdateResult {
   readonly passes: number;
   /** Whether this attempt continued an earlier, unfinished one. */
   readonly resumed: boolean;
+  /** How the batches' data writes went: `fenced-merge`, `update-many`, both joined by `+`, or `none`. */
+  readonly writePath: string;
   readonly durationMs: number;
   readonly docsPerSecond: number;
 }
@@ -108,6 +128,9 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     if (ctx.signal.aborted) throw new InterruptedError();
     ctx.lease.assertHeld();
   };
+  const leaseAt = ctx.lease.serverFence;
+  let fence = leaseAt !== undefined && leaseAt.dbName === ctx.db.databaseName && options.fenced !== false ? leaseAt : undefined;
+  const paths = new Set<WritePath>();
 
   const processPage = async (page: Document[]): Promise<void> => {
     const docs = page.map((doc): BackupDocument => {
@@ -131,13 +154,8 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     });
     await insertBackups(backups, docs, guard);
     guard();
-    // Compare-and-set: each update also requires the values just backed up, so it replaces exactly those or nothing.
-    // One update per document: measured faster here than one updateMany with $in.
-    const { matchedCount } = await target.bulkWrite(
-      docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update: { $set: options.set } } })),
-      { ordered: false },
-    );
-    const skipped = matchedCount < page.length ? await settle(docs, matchedCount) : 0;
+    const { matchedCount, exact } = await writeBatch(docs);
+    const skipped = matchedCount < page.length ? await settle(docs, matchedCount, exact) : 0;
     state = { ...state, updated: state.updated + matchedCount, skipped: state.skipped + skipped, batches: state.batches + 1 };
     await saveStep(ctx.checkpoint, key, state);
     ctx.progress({ phase: 'update', done: state.updated, total });
@@ -155,7 +173,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
    *   not hold what we wrote, it reports it as a conflict. So a written document never loses its backup.
    * Returns how many targets left the filter unwritten (skipped).
    */
-  const settle = async (docs: readonly BackupDocument[], matchedCount: number): Promise<number> => {
+  const settle = async (docs: readonly BackupDocument[], matchedCount: number, exact: boolean): Promise<number> => {
     const ids = docs.map((b) => b.docId);
     const [current, stillTargets] = await Promise.all([
       target.find({ _id: { $in: ids } } as Filter<Document>, { projection, ...EXACT_READ }).toArray(),
@@ -176,7 +194,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
       } else if (doc && holds(doc, written)) ours++;
       else unsure.push(b);
     }
-    if (unsure.length > 0 && matchedCount <= ours) {
+    if (unsure.length > 0 && exact && matchedCount <= ours) {
       notWritten.push(...unsure);
       skipped += unsure.length;
     } else if (unsure.length > 0) {
@@ -188,6 +206,67 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     }
     if (skipped > 0) ctx.logger.warn('targets changed concurrently were left as they are', { skipped });
     return skipped;
+  };
+
+  /**
+   * The batch's data write, set-based: one write per distinct set of before-values (usually one per batch), each
+   * conditioned on the filter, the batch's `_id`s and exactly those before-values, so it replaces exactly what the
+   * backups hold or nothing; a document inserted meanwhile is not among the `_id`s. Fenced (see `fencedWrite`) when
+   * the lease lives on this server, else one `updateMany` per set. Returns the documents written, and whether that
+   * count is exact (`updateMany`'s matches) or read back afterwards (the fenced write reports no count).
+   */
+  const writeBatch = async (docs: readonly BackupDocument[]): Promise<{ matchedCount: number; exact: boolean }> => {
+    const groups = new Map<string, BackupDocument[]>();
+    for (const b of docs) {
+      const k = BSON.EJSON.stringify({ b: b.before, m: b.missing }, { relaxed: false });
+      const group = groups.get(k);
+      if (group) group.push(b);
+      else groups.set(k, [b]);
+    }
+    const conditionOf = (group: readonly BackupDocument[]): Filter<Document> => {
+      const first = group[0] as BackupDocument;
+      return { $and: [options.filter, { _id: { $in: group.map((b) => b.docId) } }, exactMatch(first.before, first.missing)] } as Filter<Document>;
+    };
+    if (fence !== undefined) {
+      try {
+        for (const group of groups.values()) await fencedWrite(fence, conditionOf(group));
+        paths.add(WritePath.fencedMerge);
+        const ids = docs.map((b) => b.docId);
+        const matchedCount = await target.countDocuments({ $and: [{ _id: { $in: ids } }, exactMatch(options.set)] } as Filter<Document>);
+        return { matchedCount, exact: false };
+      } catch (error) {
+        if (!isUnsupported(error)) throw error;
+        ctx.logger.warn('this server cannot run the fenced batch write ($lookup + $merge); writing with updateMany, guarded by the local lease check only', { error: String(error) });
+        fence = undefined;
+        guard();
+      }
+    }
+    // One round trip: an unordered bulk of one `updateMany` per set of before-values.
+    const { matchedCount } = await target.bulkWrite(
+      [...groups.values()].map((group) => ({ updateMany: { filter: conditionOf(group), update: { $set: options.set } } })),
+      { ordered: false },
+    );
+    paths.add(WritePath.updateMany);
+    return { matchedCount, exact: true };
+  };
+
+  /**
+   * One command that writes only while the lease document still carries our fence and has not expired by the
+   * server's clock: an aggregation on the lock collection that finds our lease, looks up the batch's targets and
+   * `$merge`s `set` into them. A holder stopped between its local check and this command and resumed after another
+   * process took the lease over writes nothing.
+   */
+  const fencedWrite = async (at: ServerFence, condition: Filter<Document>): Promise<void> => {
+    await ctx.db
+      .collection(at.collection)
+      .aggregate([
+        { $match: { _id: at.name, fence: ctx.lease.fence, $expr: { $gt: ['$expiresAt', '$$NOW'] } } },
+        { $lookup: { from: collection, pipeline: [{ $match: condition }, { $project: { _id: 1 } }], as: 'targets' } },
+        { $unwind: '$targets' },
+        { $replaceWith: { $mergeObjects: [{ _id: '$targets._id' }, { $literal: options.set }] } },
+        { $merge: { into: collection, on: '_id', whenMatched: 'merge', whenNotMatched: 'discard' } },
+      ])
+      .toArray();
   };
 
   let remaining: number;
@@ -214,6 +293,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     batches: state.batches,
     passes: state.passes + 1,
     resumed,
+    writePath: [...paths].join('+') || 'none',
     durationMs: Math.round(durationMs),
     docsPerSecond: Math.round(state.updated / Math.max(durationMs / 1000, 0.001)),
   };
@@ -239,12 +319,6 @@ async function insertBackups(backups: Collection<BackupDocument>, docs: readonly
       { ordered: false },
     );
   }
-}
-
-/** `filter`, plus this document's `_id` and the exact values its backup holds. */
-function casFilter(filter: Filter<Document>, backup: BackupDocument): Filter<Document> {
-  const own = { _id: backup.docId, ...exactMatch(backup.before, backup.missing) };
-  return ('_id' in filter || '$expr' in filter ? { $and: [filter, own] } : { ...filter, ...own }) as Filter<Document>;
 }
 
 /** `filter` narrowed to some `_id`s. */
