@@ -19,5 +19,6 @@ export * from './toolkit/backup-and-update.js';
 export * from './toolkit/restore-backups.js';
 export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
 export * from './toolkit/estimate-duration.js';
+export * from './toolkit/inspect-backups.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';
 export * from './create-migration.js';
