@@ -123,7 +123,14 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const saved = loadStep<UpdateCheckpoint>(ctx.checkpoint, key, 'backup-and-update');
   const resumed = saved !== undefined;
   let state: UpdateCheckpoint = saved ?? { kind: 'backup-and-update', updated: 0, skipped: 0, batches: 0, passes: 0 };
-  const total = state.updated + (await target.countDocuments(options.filter));
+  // The progress total is counted alongside the first batches rather than before them: the count is a scan of its own.
+  let total: number | undefined;
+  const counted = target.countDocuments(options.filter).then(
+    (n) => {
+      total = state.updated + n;
+    },
+    () => undefined,
+  );
   const guard = (): void => {
     if (ctx.signal.aborted) throw new InterruptedError();
     ctx.lease.assertHeld();
@@ -158,7 +165,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     const skipped = matchedCount < page.length ? await settle(docs, matchedCount, exact) : 0;
     state = { ...state, updated: state.updated + matchedCount, skipped: state.skipped + skipped, batches: state.batches + 1 };
     await saveStep(ctx.checkpoint, key, state);
-    ctx.progress({ phase: 'update', done: state.updated, total });
+    ctx.progress({ phase: 'update', done: state.updated, ...(total === undefined ? {} : { total: Math.max(total, state.updated) }) });
   };
 
   /**
@@ -283,6 +290,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     state = { ...state, passes: state.passes + 1 };
     await saveStep(ctx.checkpoint, key, state);
   }
+  await counted;
   const durationMs = performance.now() - started;
   // Every updated document has exactly one backup; the checkpoint's count can lag by the batch a crash cut short.
   const backedUp = await backups.countDocuments({ _id: backupRange(prefix) });
