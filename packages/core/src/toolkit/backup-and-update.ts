@@ -49,17 +49,17 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
   readonly step?: string;
   /**
    * Fence each batch's data write on the server (one `$lookup` + `$merge` command that writes only while our lease
-   * document carries our fence) when the lease lives in this database. `false` writes with `updateMany`, guarded by
-   * the local lease check only. Default `true`; servers without `$merge` fall back to `updateMany` by themselves.
+   * document carries our fence) when the lease lives in this database. `false` writes with a bulk of compare-and-set updates, guarded by
+   * the local lease check only. Default `true`; servers without `$merge` fall back to that by themselves.
    */
   readonly fenced?: boolean;
 }
 
 /** How `backupAndUpdate` writes a batch. */
-export const WritePath = { fencedMerge: 'fenced-merge', updateMany: 'update-many' } as const;
+export const WritePath = { fencedMerge: 'fenced-merge', bulkUpdate: 'bulk-update' } as const;
 export type WritePath = (typeof WritePath)[keyof typeof WritePath];
 
-/** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to `updateMany`. */
+/** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to the bulk update. */
 const UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325]);
 
 function isUnsupported(error: unknown): boolean {
@@ -82,7 +82,7 @@ export interface BackupAndUpdateResult {
   readonly passes: number;
   /** Whether this attempt continued an earlier, unfinished one. */
   readonly resumed: boolean;
-  /** How the batches' data writes went: `fenced-merge`, `update-many`, both joined by `+`, or `none`. */
+  /** How the batches' data writes went: `fenced-merge`, `bulk-update`, both joined by `+`, or `none`. */
   readonly writePath: string;
   readonly durationMs: number;
   readonly docsPerSecond: number;
@@ -216,11 +216,11 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   };
 
   /**
-   * The batch's data write, set-based: one write per distinct set of before-values (usually one per batch), each
-   * conditioned on the filter, the batch's `_id`s and exactly those before-values, so it replaces exactly what the
+   * The batch's data write, set-based, in one command: per distinct set of before-values (usually one per batch), a
+   * condition on the filter, those documents' `_id`s and exactly those before-values, so it replaces exactly what the
    * backups hold or nothing; a document inserted meanwhile is not among the `_id`s. Fenced (see `fencedWrite`) when
-   * the lease lives on this server, else one `updateMany` per set. Returns the documents written, and whether that
-   * count is exact (`updateMany`'s matches) or read back afterwards (the fenced write reports no count).
+   * the lease lives on this server, else one unordered bulk of one compare-and-set `updateOne` per document. Returns the documents written, and whether that
+   * count is exact (the bulk's matches) or read back afterwards (the fenced write reports no count).
    */
   const writeBatch = async (docs: readonly BackupDocument[]): Promise<{ matchedCount: number; exact: boolean }> => {
     const groups = new Map<string, BackupDocument[]>();
@@ -236,24 +236,27 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     };
     if (fence !== undefined) {
       try {
-        for (const group of groups.values()) await fencedWrite(fence, conditionOf(group));
-        paths.add(WritePath.fencedMerge);
+        // One command per batch: the groups' conditions joined by `$or`.
+        const conditions = [...groups.values()].map(conditionOf);
         const ids = docs.map((b) => b.docId);
+        await fencedWrite(fence, ids, (conditions.length === 1 ? conditions[0] : { $or: conditions }) as Filter<Document>);
+        paths.add(WritePath.fencedMerge);
         const matchedCount = await target.countDocuments({ $and: [{ _id: { $in: ids } }, exactMatch(options.set)] } as Filter<Document>);
         return { matchedCount, exact: false };
       } catch (error) {
         if (!isUnsupported(error)) throw error;
-        ctx.logger.warn('this server cannot run the fenced batch write ($lookup + $merge); writing with updateMany, guarded by the local lease check only', { error: String(error) });
+        ctx.logger.warn('this server cannot run the fenced batch write ($lookup + $merge); writing with a bulk of compare-and-set updates, guarded by the local lease check only', { error: String(error) });
         fence = undefined;
         guard();
       }
     }
-    // One round trip: an unordered bulk of one `updateMany` per set of before-values.
+    // One round trip: an unordered bulk of one compare-and-set `updateOne` per document. (DocumentDB runs an
+    // `updateMany` over an `_id` list or range as a collection scan: 3 s per 1,000 at 1e6, against 0.5 s for this.)
     const { matchedCount } = await target.bulkWrite(
-      [...groups.values()].map((group) => ({ updateMany: { filter: conditionOf(group), update: { $set: options.set } } })),
+      docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update: { $set: options.set } } })),
       { ordered: false },
     );
-    paths.add(WritePath.updateMany);
+    paths.add(WritePath.bulkUpdate);
     return { matchedCount, exact: true };
   };
 
@@ -263,14 +266,19 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
    * `$merge`s `set` into them. A holder stopped between its local check and this command and resumed after another
    * process took the lease over writes nothing.
    */
-  const fencedWrite = async (at: ServerFence, condition: Filter<Document>): Promise<void> => {
+  const fencedWrite = async (at: ServerFence, ids: readonly unknown[], condition: Filter<Document>): Promise<void> => {
     await ctx.db
       .collection(at.collection)
       .aggregate([
         { $match: { _id: at.name, fence: ctx.lease.fence, $expr: { $gt: ['$expiresAt', '$$NOW'] } } },
-        { $lookup: { from: collection, pipeline: [{ $match: condition }, { $project: { _id: 1 } }], as: 'targets' } },
+        // Looked up by `_id` (`localField`: the `_id` index; a `$lookup` pipeline `$match` scans the collection on
+        // DocumentDB), then the batch's condition on each document as read.
+        { $project: { _id: 0, ids: { $literal: ids } } },
+        { $lookup: { from: collection, localField: 'ids', foreignField: '_id', as: 'targets' } },
         { $unwind: '$targets' },
-        { $replaceWith: { $mergeObjects: [{ _id: '$targets._id' }, { $literal: options.set }] } },
+        { $replaceWith: '$targets' },
+        { $match: condition },
+        { $replaceWith: { $mergeObjects: [{ _id: '$_id' }, { $literal: options.set }] } },
         { $merge: { into: collection, on: '_id', whenMatched: 'merge', whenNotMatched: 'discard' } },
       ])
       .toArray();
@@ -328,6 +336,12 @@ async function insertBackups(backups: Collection<BackupDocument>, docs: readonly
       { ordered: false },
     );
   }
+}
+
+/** `filter`, plus this document's `_id` and the exact values its backup holds. */
+function casFilter(filter: Filter<Document>, backup: BackupDocument): Filter<Document> {
+  const own = { _id: backup.docId, ...exactMatch(backup.before, backup.missing) };
+  return ('_id' in filter || '$expr' in filter ? { $and: [filter, own] } : { ...filter, ...own }) as Filter<Document>;
 }
 
 /** `filter` narrowed to some `_id`s. */

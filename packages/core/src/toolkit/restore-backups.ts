@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { BSON, type AnyBulkWriteOperation, type Document, type Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Document, Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   EXACT_READ,
@@ -64,8 +64,8 @@ interface RestoreCheckpoint {
 }
 
 /**
- * Restores what `backupAndUpdate` saved, streaming the backups in batches: one unordered `bulkWrite` per batch (one
- * `updateMany` per distinct set of before-values) puts back the before-values of the fields the migration wrote (the keys of `set`), each only if the document still holds
+ * Restores what `backupAndUpdate` saved, streaming the backups in batches: one unordered `bulkWrite` per batch puts
+ * back the before-values of the fields the migration wrote (the keys of `set`), each only if the document still holds
  * exactly what the migration wrote there → the rest are classified → checkpoint; at the end the backups are deleted.
  * Backed-up fields the migration did not write are never touched. Idempotent, resumable, and correct after a partial
  * `up`. Conflicts are reported and never overwritten; their backups are kept under a `conflict|` id.
@@ -94,20 +94,11 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   };
 
   const processPage = async (page: BackupDocument[]): Promise<void> => {
-    // Set-based: one `updateMany` per distinct restore (usually one per batch), each conditioned on the batch's `_id`s
-    // and exactly what the migration wrote, so each document is restored only if it still holds that.
-    const groups = new Map<string, { backup: BackupDocument; ids: unknown[] }>();
-    for (const b of page) {
-      const k = BSON.EJSON.stringify({ a: b.after, r: restoreOf(b) }, { relaxed: false });
-      const group = groups.get(k);
-      if (group) group.ids.push(b.docId);
-      else groups.set(k, { backup: b, ids: [b.docId] });
-    }
-    const operations: AnyBulkWriteOperation<Document>[] = [...groups.values()].map(({ backup, ids }) => {
-      const { set, unset } = restoreOf(backup);
+    const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
+      const { set, unset } = restoreOf(b);
       return {
-        updateMany: {
-          filter: { _id: { $in: ids }, ...exactMatch(backup.after) } as Filter<Document>,
+        updateOne: {
+          filter: { _id: b.docId, ...exactMatch(b.after) } as Filter<Document>,
           update: { ...(Object.keys(set).length ? { $set: set } : {}), ...(unset.length ? { $unset: Object.fromEntries(unset.map((f) => [f, ''])) } : {}) },
         },
       };
