@@ -2,7 +2,7 @@
  * Benchmark of migration 004 against the floor (raw driver operations doing the same work) and against the seed's
  * design (load everything, one backup document, updateMany, restore one document per round trip), side by side on
  * one server in one run. Prints a table and writes JSON to bench-results/.
- *   pnpm bench [--sizes 1e4,1e5,1e6] [--no-sweep] [--sweep-size 1e6]
+ *   pnpm bench [--sizes 1e4,1e5,1e6] [--no-sweep] [--sweep-size 1e6] [--sweep-only]
  * The batch-size sweep runs at --sweep-size (default: the largest size). The JSON records the server, the machine and
  * its load average, each phase's commands by name (the profile), and which data-write path the toolkit took.
  * Run it with --expose-gc (the script re-executes itself with it) so peak memory is what is retained.
@@ -21,6 +21,8 @@ const FILTER = { transaction_type: 'melted', status: 'unspent' };
 const args = process.argv.slice(2);
 const sizes = (args[args.indexOf('--sizes') + 1] && args.includes('--sizes') ? (args[args.indexOf('--sizes') + 1] as string) : '1e5').split(',').map(Number);
 const sweep = !args.includes('--no-sweep');
+/** Only the batch-size sweep (at --sweep-size). */
+const sweepOnly = args.includes('--sweep-only');
 const sweepSize = args.includes('--sweep-size') ? Number(args[args.indexOf('--sweep-size') + 1]) : Math.max(...sizes);
 
 interface Measure {
@@ -64,6 +66,12 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), profile: roundProfile(profile), writePaths, ...(error ? { error } : {}) };
+}
+
+/** What has been measured so far, in case a long run is cut short. */
+function savePartial(value: unknown): void {
+  mkdirSync(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
+  writeFileSync(path.join(REPO_ROOT, 'bench-results', 'partial.json'), JSON.stringify(value, null, 2));
 }
 
 function roundProfile(p: Record<string, { n: number; ms: number }>): Record<string, { n: number; ms: number }> {
@@ -175,13 +183,14 @@ try {
   const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
   const perK = (m: Measure, targets: number) => (targets > 0 ? ((m.roundTrips / targets) * 1000).toFixed(1) : '-');
   const pathOf = (m: Measure) => Object.entries(m.writePaths ?? {}).map(([k, v]) => `${k} ×${v}`).join(', ') || '-';
-  for (const n of sizes) {
+  for (const n of sweepOnly ? [] : sizes) {
     const loadBefore = load();
     const targets = await fresh(db, n);
     const f = await floor(db);
     const o = await ours(client, db);
     const s = await seedDesign(db);
     (out.sizes as Record<string, unknown>)[String(n)] = { targets, floor: f, ours: o, seedDesign: s, loadBefore, loadAfter: load(), upWritePath: pathOf(o.up) };
+    savePartial(out);
     const label = `${n.toExponential(0)} (${targets.toLocaleString('en-US')} targets)`;
     rows.push([label, 'preview', `${o.preview.ms} ms`, `${f.preview.ms} ms ($group)`, ratio(o.preview, f.preview), '-', `${o.preview.roundTrips}`, `${o.preview.rssMb}`]);
     rows.push([label, 'up', `${o.up.ms} ms`, `${f.up.ms} ms`, ratio(o.up, f.up), s.up.error ? `FAILED: ${s.up.error.slice(0, 40)}` : `${s.up.ms} ms (${ratio(s.up, f.up)}; mongrate/seed ${ratio(o.up, s.up)})`, `${o.up.roundTrips}`, `${o.up.rssMb} (seed: ${s.up.rssMb})`]);
@@ -200,7 +209,8 @@ try {
     for (const batchSize of [100, 1000, 10_000]) {
       const o = await ours(client, db, batchSize);
       sweepOut[batchSize] = o;
-      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', '-', `${o.up.roundTrips}`, `${o.up.rssMb}`]);
+      savePartial({ ...out, batchSweep: sweepOut });
+      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', pathOf(o.up), `${o.up.roundTrips}`, `${o.up.rssMb}`]);
       rows.push([`sweep ${n.toExponential(0)}`, `down, batch ${batchSize}`, `${o.down.ms} ms`, '-', '-', '-', `${o.down.roundTrips}`, `${o.down.rssMb}`]);
     }
     out.batchSweep = sweepOut;
