@@ -98,11 +98,12 @@ interface UpdateCheckpoint {
 
 /**
  * Backs up `fields` of every document matching `filter`, then `$set`s `set` on exactly those documents, in batches
- * streamed from one cursor: insert the batch's backups → update each document only if it still matches the filter
- * and still holds exactly its backed-up values → settle the batch → checkpoint. So a backup always holds exactly the
- * values our update replaced. `set` must make a document stop matching `filter`. Memory holds one batch. After a
- * crash a rerun resumes: updated documents no longer match, every updated document has a backup, nothing is changed
- * twice. The lease is checked before each write; a lost lease stops the run.
+ * streamed from one cursor in `_id` order: insert the batch's backups → write the batch in one command, each document
+ * only if it still matches the filter and holds exactly its backed-up values → settle the batch → checkpoint. So a
+ * backup always holds exactly the values our update replaced. `set` must make a document stop matching `filter`.
+ * Memory holds one batch. After a crash a rerun resumes: updated documents no longer match, every updated document has
+ * a backup, nothing is changed twice. The lease is checked before each write, and, when it lives in this database,
+ * again by the server inside the batch's write (see `fenced`); a lost lease stops the run.
  */
 export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndUpdateOptions): Promise<BackupAndUpdateResult> {
   const collection = targetCollection(options);
@@ -264,7 +265,9 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
    * One command that writes only while the lease document still carries our fence and has not expired by the
    * server's clock: an aggregation on the lock collection that finds our lease, looks up the batch's targets and
    * `$merge`s `set` into them. A holder stopped between its local check and this command and resumed after another
-   * process took the lease over writes nothing.
+   * process took the lease over writes nothing. The condition holds for each document as the command reads it; with no
+   * `whenMatched` pipeline on DocumentDB it is not re-checked as the command writes, so an application write to a
+   * written field that lands inside this one command is overwritten (`fenced: false` has no such window).
    */
   const fencedWrite = async (at: ServerFence, ids: readonly unknown[], condition: Filter<Document>): Promise<void> => {
     await ctx.db
