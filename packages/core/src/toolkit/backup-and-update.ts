@@ -200,7 +200,13 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         notWritten.push(b);
         skipped++;
       } else if (doc && holds(doc, written)) ours++;
-      else unsure.push(b);
+      else if (!exact && doc && keepsBeforeValue(doc, b, written)) {
+        // No count to go by (the fenced write): our write sets every written field, so a written field still at
+        // its before-value means we did not write this document. (Else the app would have put that exact value back
+        // after our write, and down would only have reported the document, never written it.)
+        notWritten.push(b);
+        skipped++;
+      } else unsure.push(b);
     }
     if (unsure.length > 0 && exact && matchedCount <= ours) {
       notWritten.push(...unsure);
@@ -345,6 +351,14 @@ async function insertBackups(backups: Collection<BackupDocument>, docs: readonly
 function casFilter(filter: Filter<Document>, backup: BackupDocument): Filter<Document> {
   const own = { _id: backup.docId, ...exactMatch(backup.before, backup.missing) };
   return ('_id' in filter || '$expr' in filter ? { $and: [filter, own] } : { ...filter, ...own }) as Filter<Document>;
+}
+
+/** Whether `doc` still holds, in some field the migration writes, that field's before-value (a value other than the written one). */
+function keepsBeforeValue(doc: Document, backup: BackupDocument, written: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(written).some(([field, value]) => {
+    if (field in backup.before) return !sameValue(backup.before[field], value) && field in doc && sameValue(doc[field], backup.before[field]);
+    return backup.missing.includes(field) && !(field in doc);
+  });
 }
 
 /** `filter` narrowed to some `_id`s. */
