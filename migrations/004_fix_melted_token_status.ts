@@ -45,38 +45,52 @@ interface UserImpact {
 
 export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
   const CashuToken = tokenModel(ctx);
-  // One $group over the melted tokens, by user and by whether they are targets; documents are never loaded.
-  // Amounts stored as numeric strings are counted too; any other amount cannot be summed and is counted apart.
-  const groups = CashuToken.aggregate<{ _id: { npub: string | null; target: boolean }; tokens: number; sats: number; unsummable: number }>([
+  // One aggregation over the melted tokens ($facet): totals by whether they are targets, the top users by sats, and
+  // the oldest samples. Only those few rows reach us; documents and per-user groups stay on the server. Amounts stored
+  // as numeric strings are counted too; any other amount cannot be summed and is counted apart.
+  const isTarget = { $eq: ['$status', TokenStatus.unspent] };
+  const [facets] = await CashuToken.aggregate<{
+    totals: Array<{ _id: boolean; tokens: number; sats: number; unsummable: number; users: number }>;
+    top: Array<{ _id: string | null; tokens: number; sats: number }>;
+    samples: Array<{ transaction_id: unknown; total_amount: unknown; createdAt: unknown; npub: unknown }>;
+  }>([
     { $match: { transaction_type: TransactionType.melted } },
     {
-      $group: {
-        _id: { npub: '$npub', target: { $eq: ['$status', TokenStatus.unspent] } },
-        tokens: { $sum: 1 },
-        sats: { $sum: { $ifNull: [SATS, 0] } },
-        unsummable: { $sum: { $cond: [{ $eq: [SATS, null] }, 1, 0] } },
+      $facet: {
+        totals: [
+          {
+            $group: {
+              _id: { npub: '$npub', target: isTarget },
+              tokens: { $sum: 1 },
+              sats: { $sum: { $ifNull: [SATS, 0] } },
+              unsummable: { $sum: { $cond: [{ $eq: [SATS, null] }, 1, 0] } },
+            },
+          },
+          { $group: { _id: '$_id.target', tokens: { $sum: '$tokens' }, sats: { $sum: '$sats' }, unsummable: { $sum: '$unsummable' }, users: { $sum: 1 } } },
+        ],
+        top: [
+          { $match: { status: TokenStatus.unspent } },
+          { $group: { _id: '$npub', tokens: { $sum: 1 }, sats: { $sum: { $ifNull: [SATS, 0] } } } },
+          { $sort: { sats: -1, _id: 1 } },
+          { $limit: Math.max(1, ctx.top) },
+        ],
+        samples: [
+          { $match: { status: TokenStatus.unspent } },
+          { $sort: { createdAt: 1, _id: 1 } },
+          { $limit: Math.max(1, ctx.samples) },
+          { $project: { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 } },
+        ],
       },
     },
-  ]).cursor();
-  let meltedTotal = 0;
-  let targets = 0;
-  let sats = 0;
-  let unsummable = 0;
-  let users = 0;
-  const top: UserImpact[] = [];
-  for await (const g of groups) {
-    meltedTotal += g.tokens;
-    if (!g._id.target) continue;
-    targets += g.tokens;
-    sats += g.sats;
-    unsummable += g.unsummable;
-    users++;
-    insertTop(top, { npub: g._id.npub ?? '(none)', tokens: g.tokens, sats: g.sats }, ctx.top);
-  }
-  const samples = await CashuToken.find(TARGETS, { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 })
-    .sort({ createdAt: 1, _id: 1 })
-    .limit(ctx.samples)
-    .lean();
+  ]);
+  const targetTotals = facets?.totals.find((g) => g._id === true);
+  const meltedTotal = (facets?.totals ?? []).reduce((sum, g) => sum + g.tokens, 0);
+  const targets = targetTotals?.tokens ?? 0;
+  const sats = targetTotals?.sats ?? 0;
+  const unsummable = targetTotals?.unsummable ?? 0;
+  const users = targetTotals?.users ?? 0;
+  const top: UserImpact[] = ctx.top <= 0 ? [] : (facets?.top ?? []).map((u) => ({ npub: u._id ?? '(none)', tokens: u.tokens, sats: u.sats }));
+  const samples = ctx.samples <= 0 ? [] : (facets?.samples ?? []);
   const estimate = await estimateBackupAndUpdate(ctx, { model: CashuToken, filter: TARGETS, targets, fields: FIELDS });
   return {
     title: 'Fix melted token status',
@@ -110,18 +124,6 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
       samples: samples.map((s) => ({ transaction_id: s.transaction_id, amount: s.total_amount, created_at: s.createdAt })),
     },
   };
-}
-
-/** Keeps `top` sorted by sats (then npub), at most `limit` long. */
-function insertTop(top: UserImpact[], user: UserImpact, limit: number): void {
-  if (limit <= 0) return;
-  const at = top.findIndex((u) => u.sats < user.sats || (u.sats === user.sats && u.npub > user.npub));
-  if (at === -1) {
-    if (top.length < limit) top.push(user);
-    return;
-  }
-  top.splice(at, 0, user);
-  if (top.length > limit) top.pop();
 }
 
 export async function up(ctx: MigrationContext): Promise<MigrationCounts> {

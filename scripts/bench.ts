@@ -2,13 +2,16 @@
  * Benchmark of migration 004 against the floor (raw driver operations doing the same work) and against the seed's
  * design (load everything, one backup document, updateMany, restore one document per round trip), side by side on
  * one server in one run. Prints a table and writes JSON to bench-results/.
- *   pnpm bench [--sizes 1e4,1e5,1e6] [--no-sweep]
+ *   pnpm bench [--sizes 1e4,1e5,1e6] [--no-sweep] [--sweep-size 1e6] [--sweep-only]
+ * The batch-size sweep runs at --sweep-size (default: the largest size). The JSON records the server, the machine and
+ * its load average, each phase's commands by name (the profile), and which data-write path the toolkit took.
  * Run it with --expose-gc (the script re-executes itself with it) so peak memory is what is retained.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { MongoClient, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import { MongoClient, type CommandStartedEvent, type CommandSucceededEvent, type CommandFailedEvent, type Db, type Document } from 'mongodb';
 import { Migrator, createLogger } from '@mongrate/core';
 import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
 import { seedSampleData } from '@nctool/cashu-models/sample-data';
@@ -19,16 +22,25 @@ const FILTER = { transaction_type: 'melted', status: 'unspent' };
 const args = process.argv.slice(2);
 const sizes = (args[args.indexOf('--sizes') + 1] && args.includes('--sizes') ? (args[args.indexOf('--sizes') + 1] as string) : '1e5').split(',').map(Number);
 const sweep = !args.includes('--no-sweep');
+/** Only the batch-size sweep (at --sweep-size). */
+const sweepOnly = args.includes('--sweep-only');
+const sweepSize = args.includes('--sweep-size') ? Number(args[args.indexOf('--sweep-size') + 1]) : Math.max(...sizes);
 
 interface Measure {
   readonly ms: number;
   readonly roundTrips: number;
   /** Peak RSS above the phase's start, after periodic collection. */
   readonly rssMb: number;
+  /** Server time by command name (count, total ms as the driver saw it): where the phase's time goes. */
+  readonly profile: Readonly<Record<string, { n: number; ms: number }>>;
+  readonly writePaths?: Readonly<Record<string, number>>;
   readonly error?: string;
 }
 
 let commands = 0;
+/** Batch data writes seen, by path: the fenced aggregation on the lock collection, or updates on the data. */
+let writePaths: Record<string, number> = {};
+let profile: Record<string, { n: number; ms: number }> = {};
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
 
 /** Times `run`, counting round trips and sampling memory. */
@@ -42,6 +54,8 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 10);
   const before = commands;
+  profile = {};
+  writePaths = {};
   const t0 = performance.now();
   let error: string | undefined;
   try {
@@ -52,7 +66,17 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   const ms = performance.now() - t0;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
-  return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), ...(error ? { error } : {}) };
+  return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), profile: roundProfile(profile), writePaths, ...(error ? { error } : {}) };
+}
+
+/** What has been measured so far, in case a long run is cut short. */
+function savePartial(value: unknown): void {
+  mkdirSync(path.join(REPO_ROOT, 'bench-results'), { recursive: true });
+  writeFileSync(path.join(REPO_ROOT, 'bench-results', 'partial.json'), JSON.stringify(value, null, 2));
+}
+
+function roundProfile(p: Record<string, { n: number; ms: number }>): Record<string, { n: number; ms: number }> {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, { n: v.n, ms: Math.round(v.ms) }]));
 }
 
 async function fresh(db: Db, n: number): Promise<number> {
@@ -103,7 +127,7 @@ async function seedDesign(db: Db) {
     await tokens.updateMany(FILTER, { $set: { status: 'spent', spent_at: new Date() } });
   });
   const down = up.error
-    ? { ms: 0, roundTrips: 0, rssMb: 0, error: 'no backup to restore (up failed)' }
+    ? { ms: 0, roundTrips: 0, rssMb: 0, profile: {}, error: 'no backup to restore (up failed)' }
     : await measure(async () => {
         const backup = await backups.findOne({ _id: 'backup_004' });
         for (const d of backup?.docs ?? []) await tokens.updateOne({ _id: d._id }, { $set: { status: d.status, spent_at: d.spent_at } });
@@ -130,36 +154,64 @@ if (!process.execArgv.includes('--expose-gc')) {
 }
 
 const server = await startServer();
-const out: Record<string, unknown> = { server: server.description, date: new Date().toISOString(), sizes: {} };
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` };
+const out: Record<string, unknown> = { server: server.description, machine, loadAtStart: os.loadavg(), date: new Date().toISOString(), sizes: {} };
 try {
   process.stdout.write(`Server: ${server.description}\n`);
   const client = await MongoClient.connect(server.uri, { monitorCommands: true });
-  client.on('commandStarted', (_e: CommandStartedEvent) => commands++);
+  client.on('commandStarted', (e: CommandStartedEvent) => {
+    commands++;
+    const pipeline: unknown = e.command.pipeline;
+    if (e.commandName === 'aggregate' && e.command.aggregate === 'migration_locks' && Array.isArray(pipeline) && pipeline.some((st) => '$merge' in st)) {
+      writePaths['fenced-merge'] = (writePaths['fenced-merge'] ?? 0) + 1;
+    }
+    if (e.commandName === 'update' && e.command.update === CASHU_TOKEN_COLLECTION) writePaths['update'] = (writePaths['update'] ?? 0) + 1;
+  });
+  const tally = (e: CommandSucceededEvent | CommandFailedEvent) => {
+    const entry = (profile[e.commandName] ??= { n: 0, ms: 0 });
+    entry.n++;
+    entry.ms += e.duration;
+  };
+  client.on('commandSucceeded', tally);
+  client.on('commandFailed', tally);
   const db = client.db('mongrate_bench');
+  const build = await db.admin().command({ buildInfo: 1 }).catch(() => ({}) as Document);
+  out.serverVersion = (build as Document).version;
+  process.stdout.write(`Machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGb} GB, Node ${machine.node}; server reports ${String(out.serverVersion)}\n`);
   const rows: string[][] = [];
   const ratio = (a: Measure, b: Measure) => (b.ms > 0 ? `${(a.ms / b.ms).toFixed(2)}×` : '-');
   const rate = (targets: number, m: Measure) => (m.error ? 'failed' : `${Math.round(targets / Math.max(m.ms / 1000, 0.001)).toLocaleString('en-US')}/s`);
-  for (const n of sizes) {
+  const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const perK = (m: Measure, targets: number) => (targets > 0 ? ((m.roundTrips / targets) * 1000).toFixed(1) : '-');
+  const pathOf = (m: Measure) => Object.entries(m.writePaths ?? {}).map(([k, v]) => `${k} ×${v}`).join(', ') || '-';
+  for (const n of sweepOnly ? [] : sizes) {
+    const loadBefore = load();
     const targets = await fresh(db, n);
     const f = await floor(db);
     const o = await ours(client, db);
     const s = await seedDesign(db);
-    (out.sizes as Record<string, unknown>)[String(n)] = { targets, floor: f, ours: o, seedDesign: s };
+    (out.sizes as Record<string, unknown>)[String(n)] = { targets, floor: f, ours: o, seedDesign: s, loadBefore, loadAfter: load(), upWritePath: pathOf(o.up) };
+    savePartial(out);
     const label = `${n.toExponential(0)} (${targets.toLocaleString('en-US')} targets)`;
     rows.push([label, 'preview', `${o.preview.ms} ms`, `${f.preview.ms} ms ($group)`, ratio(o.preview, f.preview), '-', `${o.preview.roundTrips}`, `${o.preview.rssMb}`]);
-    rows.push([label, 'up', `${o.up.ms} ms`, `${f.up.ms} ms`, ratio(o.up, f.up), s.up.error ? `FAILED: ${s.up.error.slice(0, 40)}` : `${s.up.ms} ms (${ratio(s.up, f.up)})`, `${o.up.roundTrips}`, `${o.up.rssMb} (seed: ${s.up.rssMb})`]);
-    rows.push([label, 'down', `${o.down.ms} ms`, `${f.down.ms} ms`, ratio(o.down, f.down), s.down.error ? `n/a: ${s.down.error.slice(0, 30)}` : `${s.down.ms} ms (${ratio(s.down, f.down)})`, `${o.down.roundTrips}`, `${o.down.rssMb}`]);
+    rows.push([label, 'up', `${o.up.ms} ms`, `${f.up.ms} ms`, ratio(o.up, f.up), s.up.error ? `FAILED: ${s.up.error.slice(0, 40)}` : `${s.up.ms} ms (${ratio(s.up, f.up)}; mongrate/seed ${ratio(o.up, s.up)})`, `${o.up.roundTrips}`, `${o.up.rssMb} (seed: ${s.up.rssMb})`]);
+    rows.push([label, 'down', `${o.down.ms} ms`, `${f.down.ms} ms`, ratio(o.down, f.down), s.down.error ? `n/a: ${s.down.error.slice(0, 30)}` : `${s.down.ms} ms (${ratio(s.down, f.down)}; mongrate/seed ${ratio(o.down, s.down)})`, `${o.down.roundTrips}`, `${o.down.rssMb}`]);
     rows.push([label, 'no-op up()', `${o.noop.ms} ms`, '-', '-', '-', `${o.noop.roundTrips}`, `${o.noop.rssMb}`]);
-    process.stdout.write(`${label}: up ${rate(targets, o.up)}, down ${rate(targets, o.down)}; floor up ${rate(targets, f.up)}, down ${rate(targets, f.down)}\n`);
+    process.stdout.write(
+      `${label}: up ${rate(targets, o.up)}, down ${rate(targets, o.down)}; floor up ${rate(targets, f.up)}, down ${rate(targets, f.down)}; ` +
+        `round trips per 1,000 targets: up ${perK(o.up, targets)}, down ${perK(o.down, targets)}; up's write path: ${pathOf(o.up)}; load ${loadBefore} → ${load()}\n`,
+    );
   }
   if (sweep) {
-    const n = sizes.includes(1e5) ? 1e5 : (sizes[0] ?? 1e4);
+    const n = sweepSize;
     const sweepOut: Record<string, unknown> = {};
+    // One seeding: each run's down restores the collection exactly, so the next batch size starts from the seed.
+    await fresh(db, n);
     for (const batchSize of [100, 1000, 10_000]) {
-      await fresh(db, n);
       const o = await ours(client, db, batchSize);
       sweepOut[batchSize] = o;
-      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', '-', `${o.up.roundTrips}`, `${o.up.rssMb}`]);
+      savePartial({ ...out, batchSweep: sweepOut });
+      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', pathOf(o.up), `${o.up.roundTrips}`, `${o.up.rssMb}`]);
       rows.push([`sweep ${n.toExponential(0)}`, `down, batch ${batchSize}`, `${o.down.ms} ms`, '-', '-', '-', `${o.down.roundTrips}`, `${o.down.rssMb}`]);
     }
     out.batchSweep = sweepOut;

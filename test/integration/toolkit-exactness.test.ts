@@ -13,7 +13,7 @@ const BACKUPS = 'migration_backups';
 const RUN_AT = new Date('2030-01-01T00:00:00Z');
 const APP_DATE = new Date('2031-05-05T05:05:05Z');
 
-const options = (extra: Partial<BackupAndUpdateOptions> = {}): BackupAndUpdateOptions => ({
+const baseOptions = (extra: Partial<BackupAndUpdateOptions> = {}): BackupAndUpdateOptions => ({
   collection: COLLECTION,
   filter: { kind: 'k', status: 'unspent' },
   fields: ['status', 'spent_at'],
@@ -21,12 +21,21 @@ const options = (extra: Partial<BackupAndUpdateOptions> = {}): BackupAndUpdateOp
   ...extra,
 });
 
-describe('toolkit exactness: down restores exactly what up overwrote', () => {
+// Each test runs on both data-write paths: `updateMany` (no server fence) and the fenced `$merge` through a lease document.
+describe.each([['update-many'], ['fenced-merge']] as const)('toolkit exactness (%s): down restores exactly what up overwrote', (path) => {
   let t: TestDatabase;
   let tokens: Collection<Document>;
+  const fence = path === 'fenced-merge' ? { collection: 'migration_locks', name: 'migrations', fence: 'f'.repeat(24) } : undefined;
+  // The fence is opt-in (`fenced: true`): on this path every call asks for it.
+  const options = (extra: Partial<BackupAndUpdateOptions> = {}) => baseOptions({ ...(fence ? { fenced: true } : {}), ...extra });
+  /** The hook point right after a batch's data write, on this path. */
+  const afterWrite = () => (fence ? { collection: fence.collection, method: 'aggregate' as const } : { collection: COLLECTION, method: 'bulkWrite' as const });
   beforeEach(async () => {
     t = await openTestDatabase(import.meta.filename);
     tokens = t.db.collection(COLLECTION);
+    if (fence) {
+      await t.db.collection<Document>(fence.collection).insertOne({ _id: fence.name, fence: fence.fence, expiresAt: new Date(Date.now() + 3_600_000) } as Document);
+    }
     await tokens.insertMany(
       Array.from({ length: 35 }, (_, i) => ({
         _id: new ObjectId(),
@@ -41,7 +50,7 @@ describe('toolkit exactness: down restores exactly what up overwrote', () => {
     await t.drop();
   });
 
-  const ctx = (extra: Parameters<typeof toolkitContext>[2] = {}) => toolkitContext(t.db, t.client, { runAt: RUN_AT, ...extra });
+  const ctx = (extra: Parameters<typeof toolkitContext>[2] = {}) => toolkitContext(t.db, t.client, { runAt: RUN_AT, ...(fence ? { serverFence: fence } : {}), ...extra });
   const down = () => restoreBackups(ctx({ direction: 'down' }), { collection: COLLECTION });
   /** The first `n` documents of the batch in flight: their backups exist, their update has not run yet. */
   const inFlight = async (n: number): Promise<ObjectId[]> =>
@@ -134,8 +143,7 @@ describe('toolkit exactness: down restores exactly what up overwrote', () => {
         },
       },
       {
-        collection: COLLECTION,
-        method: 'bulkWrite',
+        ...afterWrite(),
         after: async (call) => {
           if (call !== 1) return;
           changedId = (await inFlight(2))[1];
@@ -172,8 +180,7 @@ describe('toolkit exactness: down restores exactly what up overwrote', () => {
         },
       },
       {
-        collection: COLLECTION,
-        method: 'bulkWrite',
+        ...afterWrite(),
         after: async (call) => {
           if (call !== 1) return;
           after = (await inFlight(2))[1];
@@ -263,8 +270,7 @@ describe('toolkit exactness: down restores exactly what up overwrote', () => {
         },
       },
       {
-        collection: COLLECTION,
-        method: 'bulkWrite',
+        ...afterWrite(),
         after: () => {
           throw new SimulatedCrash();
         },

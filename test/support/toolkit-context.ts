@@ -18,6 +18,8 @@ export interface ToolkitContextOptions {
   /** Stands in for the database the toolkit sees, e.g. `interceptDb(...)`. */
   readonly db?: Db;
   readonly signal?: AbortSignal;
+  /** A lease document `{ _id: name, fence }` in `collection` of this database that the toolkit may fence its writes on (the caller inserts it). */
+  readonly serverFence?: { readonly collection: string; readonly name: string; readonly fence: string };
 }
 
 /** A hand-built MigrationContext on a test database: the toolkit is called directly, with no migrator. */
@@ -38,7 +40,13 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
     },
     batchSize: options.batchSize ?? 10,
     signal: options.signal ?? new AbortController().signal,
-    lease: { fence: new ObjectId().toHexString(), assertHeld: () => undefined },
+    lease: options.serverFence
+      ? {
+          fence: options.serverFence.fence,
+          assertHeld: () => undefined,
+          serverFence: { dbName: db.databaseName, collection: options.serverFence.collection, name: options.serverFence.name },
+        }
+      : { fence: new ObjectId().toHexString(), assertHeld: () => undefined },
     checkpoint: {
       load: <T>() => atStart as T | undefined,
       save: async (value: unknown) => {
@@ -52,7 +60,7 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
 /** Runs `hook` after a method of one collection resolves (or fails); the hook may throw to stand in for a crash. */
 export interface CollectionHooks {
   readonly collection: string;
-  readonly method: 'insertMany' | 'bulkWrite';
+  readonly method: 'insertMany' | 'bulkWrite' | 'aggregate';
   readonly after: (call: number) => Promise<void> | void;
 }
 
@@ -66,11 +74,11 @@ export function interceptDb(db: Db, hooks: readonly CollectionHooks[]): Db {
         if (typeof value !== 'function') return value;
         const mine = hooks.filter((h) => h.collection === name && h.method === prop);
         if (mine.length === 0) return value.bind(target);
-        return async (...args: unknown[]) => {
+        const hooked = async (call: () => Promise<unknown>) => {
           let failure: unknown;
           let result: unknown;
           try {
-            result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            result = await call();
           } catch (error) {
             failure = error;
           }
@@ -82,6 +90,16 @@ export function interceptDb(db: Db, hooks: readonly CollectionHooks[]): Db {
           if (failure !== undefined) throw failure;
           return result;
         };
+        if (prop === 'aggregate') {
+          // A cursor: the hooks run once it has been drained (`toArray`), i.e. after the command ran.
+          return (...args: unknown[]) => {
+            const cursor = (value as (...a: unknown[]) => { toArray(): Promise<unknown> }).apply(target, args);
+            const toArray = cursor.toArray.bind(cursor);
+            cursor.toArray = () => hooked(toArray) as Promise<never>;
+            return cursor;
+          };
+        }
+        return (...args: unknown[]) => hooked(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
       },
     });
   return new Proxy(db, {

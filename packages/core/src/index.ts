@@ -70,7 +70,7 @@ export {
 export type { MongooseConnection } from './mongoose-connection.js';
 
 // Lock: the contract and its Mongo adapter
-export { assertMayContinue, type AcquireOptions, type Lease, type LeaseGuard, type MigrationLock, type UnlockResult } from './lock/migration-lock.js';
+export { assertMayContinue, type AcquireOptions, type Lease, type LeaseGuard, type MigrationLock, type ServerFence, type UnlockResult } from './lock/migration-lock.js';
 export {
   DEFAULT_LEASE_MS,
   DEFAULT_LOCK_COLLECTION,
@@ -114,7 +114,7 @@ export { DEFAULT_LOG_LEVEL, createLogger, redactFormat, type LoggerOptions } fro
 export { redactSecrets, redactValue } from './redact.js';
 
 // Toolkit: batched, resumable, reversible data changes
-export { backupAndUpdate, type BackupAndUpdateOptions, type BackupAndUpdateResult } from './toolkit/backup-and-update.js';
+export { WritePath, backupAndUpdate, type BackupAndUpdateOptions, type BackupAndUpdateResult } from './toolkit/backup-and-update.js';
 export {
   MAX_LISTED_CONFLICTS,
   restoreBackups,
@@ -123,7 +123,8 @@ export {
   type RestoreConflict,
 } from './toolkit/restore-backups.js';
 export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
-export { estimateBackupAndUpdate, type EstimateOptions } from './toolkit/estimate-duration.js';
+export { ESTIMATE_PROBE_SIZE, estimateBackupAndUpdate, type EstimateOptions } from './toolkit/estimate-duration.js';
+export { inspectBackups, type BackupCounts, type InspectBackupsOptions, type InspectBackupsResult } from './toolkit/inspect-backups.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';
 export { AUTHENTICATION_FAILED, authenticationFailure, hasPassword, userOf } from './authentication-failure.js';
 export { findOutOfOrder } from './storage/out-of-order.js';

@@ -6,6 +6,18 @@ export interface LeaseGuard {
   readonly fence: string;
   /** Throws `LockLostError` if the lease is known lost or may have expired (local clock; no round trip). */
   assertHeld(): void;
+  /**
+   * Where the lease document lives, when it is a document on the server (`MongoLock`): the toolkit then sends each
+   * batch's data write as one command that writes only while that document still carries `fence`. Default: none.
+   */
+  readonly serverFence?: ServerFence;
+}
+
+/** The lease document's address: `{ _id: name, fence }` in `collection` of database `dbName`. */
+export interface ServerFence {
+  readonly dbName: string;
+  readonly collection: string;
+  readonly name: string;
 }
 
 /**

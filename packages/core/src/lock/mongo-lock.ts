@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { Logger } from 'winston';
 import { InvalidOptionError, LockLostError, MigrationLockedError, type LockHolder, InterruptedError } from '../errors.js';
-import type { AcquireOptions, Lease, MigrationLock, UnlockResult } from './migration-lock.js';
+import type { AcquireOptions, Lease, MigrationLock, ServerFence, UnlockResult } from './migration-lock.js';
 import type { RunIdentity } from './run-identity.js';
 import { ServerClock } from '../server-clock.js';
 import { isDuplicateKey, isTransient } from '../driver-errors.js';
@@ -173,6 +173,7 @@ function toHolder(doc: LeaseDocument): LockHolder & { name: string } {
 class HeldLease implements Lease {
   readonly fence: string;
   readonly holder: LockHolder & { name: string };
+  readonly serverFence: ServerFence;
   #lost: string | undefined;
   #released = false;
   /** Local monotonic time at which the last successful renewal was sent. */
@@ -189,6 +190,7 @@ class HeldLease implements Lease {
   ) {
     this.fence = doc.fence;
     this.holder = toHolder(doc);
+    this.serverFence = { dbName: collection.dbName, collection: collection.collectionName, name: doc._id };
     this.#renewedAt = renewedAt;
     this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(leaseMs / 3)));
     this.#timer.unref();

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Collection, Document, Filter } from 'mongodb';
+import { BSON, type Collection, type Document, type Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   DEFAULT_MAX_PASSES,
@@ -22,6 +22,7 @@ import { targetCollection, type ToolkitTarget } from './target.js';
 import { InterruptedError, InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from '../migration.js';
+import type { ServerFence } from '../lock/migration-lock.js';
 import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
 
 export interface BackupAndUpdateOptions extends ToolkitTarget {
@@ -46,6 +47,27 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
    * digits, `_` and `-`. Default: none (one call per collection; a second one is refused).
    */
   readonly step?: string;
+  /**
+   * Fence each batch's data write on the server: one `$lookup` + `$merge` command on the lock collection that writes
+   * only while our lease document carries our fence (when the lease lives in this database; servers without `$merge`
+   * fall back by themselves). It closes the stale-holder window (a holder paused past its lease, resumed after another
+   * process took over and ran `down`, can otherwise flip one batch). The price, where `$merge` cannot re-check each
+   * document as it writes it (DocumentDB, code 115): an application write to a written field that lands during that one
+   * command is overwritten. So it is off by default, where each document is a compare-and-set and no application write
+   * is ever lost. Turn it on for collections the application does not write while the migration runs. Default `false`.
+   */
+  readonly fenced?: boolean;
+}
+
+/** How `backupAndUpdate` writes a batch. */
+export const WritePath = { fencedMerge: 'fenced-merge', bulkUpdate: 'bulk-update' } as const;
+export type WritePath = (typeof WritePath)[keyof typeof WritePath];
+
+/** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to the bulk update. */
+const UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325]);
+
+function isUnsupported(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && UNSUPPORTED_CODES.has((error as { code: unknown }).code);
 }
 
 export interface BackupAndUpdateResult {
@@ -64,6 +86,8 @@ export interface BackupAndUpdateResult {
   readonly passes: number;
   /** Whether this attempt continued an earlier, unfinished one. */
   readonly resumed: boolean;
+  /** How the batches' data writes went: `fenced-merge`, `bulk-update`, both joined by `+`, or `none`. */
+  readonly writePath: string;
   readonly durationMs: number;
   readonly docsPerSecond: number;
 }
@@ -78,11 +102,12 @@ interface UpdateCheckpoint {
 
 /**
  * Backs up `fields` of every document matching `filter`, then `$set`s `set` on exactly those documents, in batches
- * streamed from one cursor: insert the batch's backups → update each document only if it still matches the filter
- * and still holds exactly its backed-up values → settle the batch → checkpoint. So a backup always holds exactly the
- * values our update replaced. `set` must make a document stop matching `filter`. Memory holds one batch. After a
- * crash a rerun resumes: updated documents no longer match, every updated document has a backup, nothing is changed
- * twice. The lease is checked before each write; a lost lease stops the run.
+ * streamed from one cursor in `_id` order: insert the batch's backups → write the batch in one command, each document
+ * only if it still matches the filter and holds exactly its backed-up values → settle the batch → checkpoint. So a
+ * backup always holds exactly the values our update replaced. `set` must make a document stop matching `filter`.
+ * Memory holds one batch. After a crash a rerun resumes: updated documents no longer match, every updated document has
+ * a backup, nothing is changed twice. The lease is checked before each write, and, when it lives in this database,
+ * again by the server inside the batch's write (see `fenced`); a lost lease stops the run.
  */
 export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndUpdateOptions): Promise<BackupAndUpdateResult> {
   const collection = targetCollection(options);
@@ -103,11 +128,21 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const saved = loadStep<UpdateCheckpoint>(ctx.checkpoint, key, 'backup-and-update');
   const resumed = saved !== undefined;
   let state: UpdateCheckpoint = saved ?? { kind: 'backup-and-update', updated: 0, skipped: 0, batches: 0, passes: 0 };
-  const total = state.updated + (await target.countDocuments(options.filter));
+  // The progress total is counted alongside the first batches rather than before them: the count is a scan of its own.
+  let total: number | undefined;
+  const counted = target.countDocuments(options.filter).then(
+    (n) => {
+      total = state.updated + n;
+    },
+    () => undefined,
+  );
   const guard = (): void => {
     if (ctx.signal.aborted) throw new InterruptedError();
     ctx.lease.assertHeld();
   };
+  const leaseAt = ctx.lease.serverFence;
+  let fence = leaseAt !== undefined && leaseAt.dbName === ctx.db.databaseName && options.fenced === true ? leaseAt : undefined;
+  const paths = new Set<WritePath>();
 
   const processPage = async (page: Document[]): Promise<void> => {
     const docs = page.map((doc): BackupDocument => {
@@ -131,16 +166,11 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     });
     await insertBackups(backups, docs, guard);
     guard();
-    // Compare-and-set: each update also requires the values just backed up, so it replaces exactly those or nothing.
-    // One update per document: measured faster here than one updateMany with $in.
-    const { matchedCount } = await target.bulkWrite(
-      docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update: { $set: options.set } } })),
-      { ordered: false },
-    );
-    const skipped = matchedCount < page.length ? await settle(docs, matchedCount) : 0;
+    const { matchedCount, exact } = await writeBatch(docs);
+    const skipped = matchedCount < page.length ? await settle(docs, matchedCount, exact) : 0;
     state = { ...state, updated: state.updated + matchedCount, skipped: state.skipped + skipped, batches: state.batches + 1 };
     await saveStep(ctx.checkpoint, key, state);
-    ctx.progress({ phase: 'update', done: state.updated, total });
+    ctx.progress({ phase: 'update', done: state.updated, ...(total === undefined ? {} : { total: Math.max(total, state.updated) }) });
   };
 
   /**
@@ -155,7 +185,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
    *   not hold what we wrote, it reports it as a conflict. So a written document never loses its backup.
    * Returns how many targets left the filter unwritten (skipped).
    */
-  const settle = async (docs: readonly BackupDocument[], matchedCount: number): Promise<number> => {
+  const settle = async (docs: readonly BackupDocument[], matchedCount: number, exact: boolean): Promise<number> => {
     const ids = docs.map((b) => b.docId);
     const [current, stillTargets] = await Promise.all([
       target.find({ _id: { $in: ids } } as Filter<Document>, { projection, ...EXACT_READ }).toArray(),
@@ -174,9 +204,15 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         notWritten.push(b);
         skipped++;
       } else if (doc && holds(doc, written)) ours++;
-      else unsure.push(b);
+      else if (!exact && doc && keepsBeforeValue(doc, b, written)) {
+        // No count to go by (the fenced write): our write sets every written field, so a written field still at
+        // its before-value means we did not write this document. (Else the app would have put that exact value back
+        // after our write, and down would only have reported the document, never written it.)
+        notWritten.push(b);
+        skipped++;
+      } else unsure.push(b);
     }
-    if (unsure.length > 0 && matchedCount <= ours) {
+    if (unsure.length > 0 && exact && matchedCount <= ours) {
       notWritten.push(...unsure);
       skipped += unsure.length;
     } else if (unsure.length > 0) {
@@ -190,12 +226,84 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     return skipped;
   };
 
+  /**
+   * The batch's data write, set-based, in one command: per distinct set of before-values (usually one per batch), a
+   * condition on the filter, those documents' `_id`s and exactly those before-values, so it replaces exactly what the
+   * backups hold or nothing; a document inserted meanwhile is not among the `_id`s. Fenced (see `fencedWrite`) when
+   * the lease lives on this server, else one unordered bulk of one compare-and-set `updateOne` per document. Returns the documents written, and whether that
+   * count is exact (the bulk's matches) or read back afterwards (the fenced write reports no count).
+   */
+  const writeBatch = async (docs: readonly BackupDocument[]): Promise<{ matchedCount: number; exact: boolean }> => {
+    const groups = new Map<string, BackupDocument[]>();
+    for (const b of docs) {
+      const k = BSON.EJSON.stringify({ b: b.before, m: b.missing }, { relaxed: false });
+      const group = groups.get(k);
+      if (group) group.push(b);
+      else groups.set(k, [b]);
+    }
+    const conditionOf = (group: readonly BackupDocument[]): Filter<Document> => {
+      const first = group[0] as BackupDocument;
+      return { $and: [options.filter, { _id: { $in: group.map((b) => b.docId) } }, exactMatch(first.before, first.missing)] } as Filter<Document>;
+    };
+    if (fence !== undefined) {
+      try {
+        // One command per batch: the groups' conditions joined by `$or`.
+        const conditions = [...groups.values()].map(conditionOf);
+        const ids = docs.map((b) => b.docId);
+        await fencedWrite(fence, ids, (conditions.length === 1 ? conditions[0] : { $or: conditions }) as Filter<Document>);
+        paths.add(WritePath.fencedMerge);
+        const matchedCount = await target.countDocuments({ $and: [{ _id: { $in: ids } }, exactMatch(options.set)] } as Filter<Document>);
+        return { matchedCount, exact: false };
+      } catch (error) {
+        if (!isUnsupported(error)) throw error;
+        ctx.logger.warn('this server cannot run the fenced batch write ($lookup + $merge); writing with a bulk of compare-and-set updates, guarded by the local lease check only', { error: String(error) });
+        fence = undefined;
+        guard();
+      }
+    }
+    // One round trip: an unordered bulk of one compare-and-set `updateOne` per document. (DocumentDB runs an
+    // `updateMany` over an `_id` list or range as a collection scan: 3 s per 1,000 at 1e6, against 0.5 s for this.)
+    const { matchedCount } = await target.bulkWrite(
+      docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update: { $set: options.set } } })),
+      { ordered: false },
+    );
+    paths.add(WritePath.bulkUpdate);
+    return { matchedCount, exact: true };
+  };
+
+  /**
+   * One command that writes only while the lease document still carries our fence and has not expired by the
+   * server's clock: an aggregation on the lock collection that finds our lease, looks up the batch's targets and
+   * `$merge`s `set` into them. A holder stopped between its local check and this command and resumed after another
+   * process took the lease over writes nothing. The condition holds for each document as the command reads it; with no
+   * `whenMatched` pipeline on DocumentDB it is not re-checked as the command writes, so an application write to a
+   * written field that lands inside this one command is overwritten (`fenced: false` has no such window).
+   */
+  const fencedWrite = async (at: ServerFence, ids: readonly unknown[], condition: Filter<Document>): Promise<void> => {
+    await ctx.db
+      .collection(at.collection)
+      .aggregate([
+        { $match: { _id: at.name, fence: ctx.lease.fence, $expr: { $gt: ['$expiresAt', '$$NOW'] } } },
+        // Looked up by `_id` (`localField`: the `_id` index; a `$lookup` pipeline `$match` scans the collection on
+        // DocumentDB), then the batch's condition on each document as read.
+        { $project: { _id: 0, ids: { $literal: ids } } },
+        { $lookup: { from: collection, localField: 'ids', foreignField: '_id', as: 'targets' } },
+        { $unwind: '$targets' },
+        { $replaceWith: '$targets' },
+        { $match: condition },
+        { $replaceWith: { $mergeObjects: [{ _id: '$_id' }, { $literal: options.set }] } },
+        { $merge: { into: collection, on: '_id', whenMatched: 'merge', whenNotMatched: 'discard' } },
+      ])
+      .toArray();
+  };
+
   let remaining: number;
   for (;;) {
     guard();
-    // One streaming cursor per pass: a single scan, however large the collection. Updated documents stop
-    // matching the filter, so a resumed or repeated pass only sees what is left.
-    await forEachBatch(target.find(options.filter, { projection, batchSize, ...EXACT_READ }), batchSize, guard, processPage);
+    // One streaming cursor per pass, in `_id` order: a single scan, however large the collection (measured on
+    // DocumentDB: the sorted cursor reads the targets about 3× faster than an unsorted one, whose getMores re-scan).
+    // Updated documents stop matching the filter, so a resumed or repeated pass only sees what is left.
+    await forEachBatch(target.find(options.filter, { projection, batchSize, sort: { _id: 1 }, ...EXACT_READ }), batchSize, guard, processPage);
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
     // Targets appeared behind the cursor, or changed under our update: sweep again.
@@ -203,6 +311,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     state = { ...state, passes: state.passes + 1 };
     await saveStep(ctx.checkpoint, key, state);
   }
+  await counted;
   const durationMs = performance.now() - started;
   // Every updated document has exactly one backup; the checkpoint's count can lag by the batch a crash cut short.
   const backedUp = await backups.countDocuments({ _id: backupRange(prefix) });
@@ -214,6 +323,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     batches: state.batches,
     passes: state.passes + 1,
     resumed,
+    writePath: [...paths].join('+') || 'none',
     durationMs: Math.round(durationMs),
     docsPerSecond: Math.round(state.updated / Math.max(durationMs / 1000, 0.001)),
   };
@@ -245,6 +355,14 @@ async function insertBackups(backups: Collection<BackupDocument>, docs: readonly
 function casFilter(filter: Filter<Document>, backup: BackupDocument): Filter<Document> {
   const own = { _id: backup.docId, ...exactMatch(backup.before, backup.missing) };
   return ('_id' in filter || '$expr' in filter ? { $and: [filter, own] } : { ...filter, ...own }) as Filter<Document>;
+}
+
+/** Whether `doc` still holds, in some field the migration writes, that field's before-value (a value other than the written one). */
+function keepsBeforeValue(doc: Document, backup: BackupDocument, written: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(written).some(([field, value]) => {
+    if (field in backup.before) return !sameValue(backup.before[field], value) && field in doc && sameValue(doc[field], backup.before[field]);
+    return backup.missing.includes(field) && !(field in doc);
+  });
 }
 
 /** `filter` narrowed to some `_id`s. */
