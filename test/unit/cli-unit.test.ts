@@ -19,7 +19,7 @@ import {
 } from '@mongrate/core';
 import { ExitCode, SAME_INTERRUPT_WINDOW_MS, renderRemedies, renderRemedy, reportError, runCli, type CliIo } from '@mongrate/cli';
 import { ForcedExit, interruptible } from '../../packages/cli/src/interrupt.js';
-import { renderRun } from '../../packages/cli/src/render.js';
+import { renderRun, renderStatus, renderVerify } from '../../packages/cli/src/render.js';
 
 /** A CliIo whose output is collected and whose signals the test sends. */
 function fakeIo(cwd: string, env: NodeJS.ProcessEnv = {}) {
@@ -182,3 +182,28 @@ describe('CLI without a database', () => {
     });
   });
 });
+
+describe('backup reports (issue 12)', () => {
+  it('status names parked conflicts; verify tables backups and explains orphaned and left-over ones', () => {
+    const status = renderStatus({
+      migrations: [{ id: 'ns/004_x', state: 'rolled_back', hasPreview: false, parkedConflicts: 3 }],
+      pending: 1,
+      needed: true,
+      drift: [],
+    });
+    expect(status).toContain('ns/004_x has 3 parked conflicts');
+    const verify = renderVerify({
+      ok: true,
+      drift: [],
+      checked: 1,
+      backups: [
+        { migrationId: 'ns/004_x', state: 'applied', live: 20, conflicts: 0, orphaned: 2 },
+        { migrationId: 'ns/005_y', state: 'rolled_back', live: 1, conflicts: 4, orphaned: 1 },
+      ],
+    });
+    expect(verify).toContain('ns/004_x: 2 backups belong to documents that no longer hold what `up` wrote');
+    expect(verify).toContain('ns/005_y is rolled_back but has 1 live backups');
+    expect(verify).toContain('ns/005_y: 4 parked conflicts');
+  });
+});
+

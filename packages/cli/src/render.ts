@@ -74,6 +74,13 @@ export function renderStatus(report: StatusReport): string {
   else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');
   lines.push(...partial);
   if (report.drift.length) lines.push(`Drift: ${report.drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. Run \`migrate verify\`.`);
+  for (const s of report.migrations) {
+    if (s.parkedConflicts) {
+      lines.push(
+        `${s.id} has ${s.parkedConflicts} parked conflict${s.parkedConflicts === 1 ? '' : 's'}: a rollback left documents the application had changed since \`up\` as they were (copies under \`conflict|…\` ids in migration_backups). \`migrate verify\` counts its backups.`,
+      );
+    }
+  }
   if (report.lock) {
     const h = report.lock.holder;
     lines.push(`Lock: held by host ${h.host}, pid ${h.pid}${report.lock.expired ? ' (expired: `migrate unlock` removes it)' : ` until ${when(h.expiresAt)}`}.`);
@@ -90,13 +97,27 @@ export function renderHistory(entries: readonly HistoryEntry[]): string {
 }
 
 export function renderVerify(report: VerifyReport): string {
-  if (report.ok) return `OK: all ${report.checked} applied migrations match their files.`;
-  return [
-    'Drift found:',
-    table(
-      ['migration', 'problem', 'recorded checksum', 'file checksum'],
-      report.drift.map((d) => [d.id, d.kind === 'changed' ? 'file changed since it ran' : 'file missing', d.recordedChecksum.slice(0, 12), d.currentChecksum?.slice(0, 12) ?? '-']),
-    ),
-    'Restore the original files, or add a new migration for the change.',
-  ].join('\n');
+  const lines = report.ok
+    ? [`OK: all ${report.checked} applied migrations match their files.`]
+    : [
+        'Drift found:',
+        table(
+          ['migration', 'problem', 'recorded checksum', 'file checksum'],
+          report.drift.map((d) => [d.id, d.kind === 'changed' ? 'file changed since it ran' : 'file missing', d.recordedChecksum.slice(0, 12), d.currentChecksum?.slice(0, 12) ?? '-']),
+        ),
+        'Restore the original files, or add a new migration for the change; after a reviewed, cosmetic edit `migrate repair --reason …` accepts it.',
+      ];
+  if (report.backups.length === 0) return lines.join('\n');
+  lines.push('', 'Backups (migration_backups):', table(['migration', 'state', 'live', 'orphaned', 'parked conflicts'], report.backups.map((b) => [b.migrationId, b.state, b.live, b.orphaned, b.conflicts])));
+  for (const b of report.backups) {
+    const applied = b.state === 'applied' || b.state === 'reverting' || b.state === 'applying' || b.state === 'failed';
+    if (!applied && b.live > 0) {
+      lines.push(`${b.migrationId} is ${b.state} but has ${b.live} live backups: a run that lost its lease wrote after the rollback, or a cleanup was cut short. \`migrate down ${b.migrationId}\` cannot take them; inspect them before deleting.`);
+    }
+    if (applied && b.orphaned > 0) {
+      lines.push(`${b.migrationId}: ${b.orphaned} backups belong to documents that no longer hold what \`up\` wrote (changed since, or deleted): \`down\` leaves those as they are and reports them as conflicts.`);
+    }
+    if (b.conflicts > 0) lines.push(`${b.migrationId}: ${b.conflicts} parked conflicts from earlier rollbacks (\`conflict|…\` ids): documents left as the application wrote them.`);
+  }
+  return lines.join('\n');
 }

@@ -5,6 +5,8 @@ import type { MigrationLock } from './lock/migration-lock.js';
 import type { ImpactReport, PreviewContext } from './migration.js';
 import { withConnection, type MongooseConnection } from './mongoose-connection.js';
 import { findMigration, type LoadedMigration } from './sources/load-migrations.js';
+import { DEFAULT_BACKUP_COLLECTION } from './toolkit/backup-document.js';
+import { inspectBackups, type BackupCounts } from './toolkit/inspect-backups.js';
 import { isExecuted, type HistoryEntry, type MigrationRecord, type MigrationStatus, type MigrationStorage } from './storage/migration-storage.js';
 
 export const DEFAULT_PREVIEW_TOP = 10;
@@ -21,6 +23,11 @@ export interface MigrationState {
   readonly record?: MigrationRecord;
   readonly drift?: DriftEntry['kind'];
   readonly hasPreview: boolean;
+  /**
+   * Copies a rollback kept because the document had changed since `up` (the toolkit's `conflict|…` backups in
+   * `DEFAULT_BACKUP_COLLECTION`): documents the rollback left as the application wrote them. Absent when none.
+   */
+  readonly parkedConflicts?: number;
 }
 
 /** What `status` returns: every migration's state, drift, and the lock holder if any. */
@@ -51,9 +58,12 @@ export interface PreviewResult {
 }
 
 export interface VerifyReport {
+  /** No drift. (Backups are reported, not judged: what they show is normal after application writes.) */
   readonly ok: boolean;
   readonly drift: readonly DriftEntry[];
   readonly checked: number;
+  /** The toolkit's backups in `DEFAULT_BACKUP_COLLECTION`, per migration that has any, with its record's status. */
+  readonly backups: ReadonlyArray<BackupCounts & { readonly migrationId: string; readonly state: MigrationState['state'] }>;
 }
 
 export interface HistoryOptions {
@@ -100,9 +110,11 @@ export class StateReader {
     for (const record of records) {
       if (!migrations.some((m) => m.id === record._id)) states.push({ id: record._id, state: 'missing', record, drift: 'missing', hasPreview: false });
     }
+    const parked = await this.#parkedConflicts();
+    const withParked = states.map((s) => (parked.has(s.id) ? { ...s, parkedConflicts: parked.get(s.id) } : s));
     const pending = states.filter((s) => s.state !== 'missing' && !(s.record && isExecuted(s.record))).length;
     const lock = await this.deps.lock.inspect();
-    return { migrations: states, pending, needed: pending > 0, drift, ...(lock ? { lock } : {}) };
+    return { migrations: withParked, pending, needed: pending > 0, drift, ...(lock ? { lock } : {}) };
   }
 
   /** Ids of pending migrations, in run order. */
@@ -122,7 +134,25 @@ export class StateReader {
     const migrations = await this.deps.load();
     const records = await this.deps.storage.records();
     const drift = computeDrift(migrations, records);
-    return { ok: drift.length === 0, drift, checked: records.filter(isExecuted).length };
+    const backups = this.deps.db.collection(DEFAULT_BACKUP_COLLECTION);
+    const ids = (await backups.distinct('migration')).filter((id): id is string => typeof id === 'string').sort();
+    const report: Array<VerifyReport['backups'][number]> = [];
+    for (const migrationId of ids) {
+      const { live, conflicts, orphaned } = await inspectBackups(this.deps.db, { migrationId });
+      const record = records.find((r) => r._id === migrationId);
+      const state = record ? record.status : migrations.some((m) => m.id === migrationId) ? 'pending' : 'missing';
+      report.push({ migrationId, state, live, conflicts, orphaned });
+    }
+    return { ok: drift.length === 0, drift, checked: records.filter(isExecuted).length, backups: report };
+  }
+
+  /** Parked conflicts per migration: one aggregation over the `conflict|…` range of the backups' `_id` index. */
+  async #parkedConflicts(): Promise<Map<string, number>> {
+    const rows = await this.deps.db
+      .collection<{ _id: string; migration: string }>(DEFAULT_BACKUP_COLLECTION)
+      .aggregate<{ _id: string; n: number }>([{ $match: { _id: { $gte: 'conflict|', $lt: 'conflict}' } } }, { $group: { _id: '$migration', n: { $sum: 1 } } }])
+      .toArray();
+    return new Map(rows.map((r) => [r._id, r.n]));
   }
 
   /** Finished runs and rollbacks, newest first. */
