@@ -1,21 +1,14 @@
-import { resolveSource, type MigrationSource } from '../sources/migration-source.js';
+import type { MigratorOptions } from '../migrator.js';
+import { resolveSource } from '../sources/migration-source.js';
 import type { MongrateConfig } from './load-config.js';
 
 /** The Migrator options a config sets, for `Migrator.connect(uri, options)` or `new Migrator({ client, ...options })`. */
 export interface ConfiguredMigratorOptions {
   /** The connection string: `uri`, else the variable named by `uriEnv`. */
   readonly uri?: string;
-  readonly options: {
-    readonly sources?: readonly MigrationSource[];
-    readonly dbName?: string;
-    readonly migrationsCollection?: string;
-    readonly historyCollection?: string;
-    readonly lockCollection?: string;
-    readonly leaseMs?: number;
-    readonly lockWaitTimeoutMs?: number;
-    readonly batchSize?: number;
-    readonly allowOutOfOrder?: boolean;
-  };
+  readonly options: Partial<
+    Pick<MigratorOptions, 'sources' | 'dbName' | 'migrationsCollection' | 'historyCollection' | 'lockCollection' | 'leaseMs' | 'lockWaitTimeoutMs' | 'batchSize' | 'allowOutOfOrder'>
+  >;
 }
 
 /** Turns a loaded config into Migrator options (what the CLI does, minus flags). */
