@@ -285,6 +285,7 @@ describe('migrate CLI (real binary, real server)', () => {
     const reverting = await run(['status'], env);
     expect(reverting.code).toBe(ExitCode.success);
     expect(reverting.stdout).toContain(`${ID} is partly reverted (reverting): run \`migrate down ${ID}\` again to finish the rollback.`);
+    expect(reverting.stdout).toContain(`Or \`migrate up ${ID}\` re-applies it.`);
     expect(reverting.stdout).not.toContain('up to date');
   });
 });

@@ -68,7 +68,7 @@ export function renderStatus(report: StatusReport): string {
     if (!r || !(r.status === 'applying' || r.status === 'reverting' || r.status === 'failed')) return [];
     return r.direction === 'up'
       ? [`${s.id} is partly applied (${r.status}): run \`migrate up\` to resume it, or \`migrate down ${s.id}\` to undo what it did.`]
-      : [`${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback.`];
+      : [`${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback. Or \`migrate up ${s.id}\` re-applies it.`];
   });
   if (report.needed) lines.push(`Migration needed: yes (${report.pending} pending). Run \`migrate preview\`, then \`migrate up\`.`);
   else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');

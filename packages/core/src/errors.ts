@@ -308,8 +308,14 @@ export class PartlyRevertedError extends MigrateError {
     super(
       MigrateErrorCode.MigrationFailed,
       `Migration ${migrationId} is partly reverted (a \`down\` is running or was interrupted), so \`up\` cannot call it applied. ` +
-        `Finish the rollback with \`down\` with \`migration: "${migrationId}"\`, then run \`up\`. Nothing was applied.`,
-      { remedies: [{ call: 'down', options: { migration: migrationId }, why: 'It finishes the rollback.' }, { call: 'up' }] },
+        `Finish the rollback with \`down\` with \`migration: "${migrationId}"\`, or re-apply it with \`up\` with \`migration: "${migrationId}"\` ` +
+        '(a plain `up`, as at boot, never re-applies what an operator was rolling back). Nothing was applied.',
+      {
+        remedies: [
+          { call: 'down', options: { migration: migrationId }, why: 'It finishes the rollback.' },
+          { call: 'up', options: { migration: migrationId }, why: 'It re-applies it.' },
+        ],
+      },
     );
   }
 }

@@ -13,7 +13,7 @@ import { createLogger } from './logger.js';
 import type { Direction, MigrationContext, MigrationCounts, ProgressEvent } from './migration.js';
 import { onDatabase, openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
 import { redactSecrets } from './redact.js';
-import { checkTargetOptions, confirmRollback, isPartialUp, planDown, planUp, refusePartlyReverted } from './resolve-targets.js';
+import { checkTargetOptions, confirmRollback, isPartialDown, isPartialUp, planDown, planUp, refusePartlyReverted } from './resolve-targets.js';
 import { ServerClock } from './server-clock.js';
 import { findMigration, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
 import type { MigrationSource } from './sources/migration-source.js';
@@ -319,7 +319,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     // Filled under the lock, from the records read there: what this run applies out of order.
     const late = new Set<string>();
     return this.#underLock('up', options.signal, stillNeeded, late, (current): Selection => {
-      refusePartlyReverted(current);
+      refusePartlyReverted(current, named?.id);
       const lateNow = findOutOfOrder(migrations, current, eligible);
       if (!(options.allowOutOfOrder ?? this.options.allowOutOfOrder)) refuseOutOfOrder(lateNow);
       for (const o of lateNow) late.add(o.id);
@@ -404,7 +404,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const records = await this.#storage.records();
       const selection = select(records);
       if ('ids' in selection && selection.ids.length === 0) return { direction, migrations: [], nothingToDo: true };
-      const umzug = await this.#umzug(run, records);
+      const umzug = await this.#umzug(run, records, direction);
       const started = new Map<string, number>();
       umzug.on(direction === 'up' ? 'migrating' : 'reverting', ({ name }) => {
         started.set(name, performance.now());
@@ -451,9 +451,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * `logMigration`/`unlogMigration` do nothing. umzug is imported here, when first needed: `status`, `preview` and a
    * no-op boot `up()` never load it (it is slow to load).
    */
-  async #umzug(run: Run, records: readonly MigrationRecord[]): Promise<Umzug<object>> {
+  async #umzug(run: Run, records: readonly MigrationRecord[], direction: Direction): Promise<Umzug<object>> {
     const { Umzug } = await import('umzug');
-    const executed = records.filter(isExecuted).map((r) => r._id);
+    // A partly reverted migration is not applied for `up` (only `up` of it by name gets this far and re-applies it).
+    const executed = records.filter((r) => isExecuted(r) && !(direction === 'up' && isPartialDown(r))).map((r) => r._id);
     const runnable = async (): Promise<Array<RunnableMigration<object>>> =>
       (await this.load()).map((m) => ({
         name: m.id,

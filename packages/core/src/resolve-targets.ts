@@ -119,8 +119,8 @@ export function checkTargetOptions(options: TargetOptions): void {
 }
 
 /** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
-export function refusePartlyReverted(records: readonly MigrationRecord[]): void {
-  const partly = records.find(isPartialDown);
+export function refusePartlyReverted(records: readonly MigrationRecord[], except?: string): void {
+  const partly = records.find((r) => isPartialDown(r) && r._id !== except);
   if (partly) throw new PartlyRevertedError(partly._id);
 }
 
@@ -135,9 +135,10 @@ export function planUp<M extends { readonly id: string }>(
   target: { readonly named?: M | undefined; readonly to?: M | undefined },
   drift: () => readonly DriftEntry[],
 ): M[] {
-  refusePartlyReverted(records);
-  const executed = new Set(records.filter(isExecuted).map((r) => r._id));
   const { named, to } = target;
+  // Only `up` of that one migration re-applies a partly reverted migration; any other `up` refuses.
+  refusePartlyReverted(records, named?.id);
+  const executed = new Set(records.filter((r) => isExecuted(r) && !(r._id === named?.id && isPartialDown(r))).map((r) => r._id));
   if (named && executed.has(named.id)) throw new MigrationAlreadyAppliedError(named.id);
   const pending = migrations.filter((m) => !executed.has(m.id));
   const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
