@@ -6,6 +6,7 @@ import { renderRemedies } from './remedy.js';
 const EXIT_BY_CODE: Partial<Record<MigrateErrorCode, ExitCode>> = {
   [MigrateErrorCode.InvalidMigrations]: ExitCode.badInput,
   [MigrateErrorCode.InvalidOption]: ExitCode.badInput,
+  [MigrateErrorCode.Baselined]: ExitCode.badInput,
   [MigrateErrorCode.MigrationNotFound]: ExitCode.badInput,
   [MigrateErrorCode.MigrationAlreadyApplied]: ExitCode.badInput,
   [MigrateErrorCode.MigrationNotApplied]: ExitCode.nothingToDo,

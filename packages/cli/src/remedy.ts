@@ -33,6 +33,8 @@ export function renderRemedies(error: unknown): string | undefined {
   const remedies = (error as { remedies?: unknown } | null | undefined)?.remedies;
   if (!Array.isArray(remedies) || remedies.length === 0) return undefined;
   const lines = (remedies as RemedyLike[]).map((r) => {
+    // Not a command: the connection string itself is the remedy.
+    if (!r.call && r.options?.uri) return `check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file's uri/uriEnv)${r.why ? `: ${r.why.charAt(0).toLowerCase()}${r.why.slice(1).replace(/\.$/, '')}` : ''}`;
     const command = `\`${renderRemedy(r)}${r.call === 'down' ? ' --yes' : ''}\``;
     if (!r.why) return command;
     const why = r.why.replace(/\.$/, '');

@@ -63,9 +63,14 @@ export function renderStatus(report: StatusReport): string {
     counts(s.record?.counts),
   ]);
   const lines = [table(['migration', 'state', 'when', 'duration', 'counts'], rows), ''];
+  const live = report.lock && !report.lock.expired ? report.lock.holder : undefined;
   const partial = report.migrations.flatMap((s) => {
     const r = s.record;
     if (!r || !(r.status === 'applying' || r.status === 'reverting' || r.status === 'failed')) return [];
+    // A live lease held by the run that wrote this record: it is running now, not cut short.
+    if (live && r.status !== 'failed' && live.runId === r.runId) {
+      return [`${s.id} is being ${r.direction === 'up' ? 'applied' : 'reverted'} now by host ${live.host}, pid ${live.pid}.`];
+    }
     return r.direction === 'up'
       ? [`${s.id} is partly applied (${r.status}): run \`migrate up\` to resume it, or \`migrate down ${s.id}\` to undo what it did.`]
       : [`${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback. Or \`migrate up ${s.id}\` re-applies it.`];
@@ -98,7 +103,7 @@ export function renderHistory(entries: readonly HistoryEntry[]): string {
 
 export function renderVerify(report: VerifyReport): string {
   const lines = report.ok
-    ? [`OK: all ${report.checked} applied migrations match their files.`]
+    ? [report.checked === 0 ? 'OK: no migration is applied, so there is nothing to check.' : `OK: all ${report.checked} applied migrations match their files.`]
     : [
         'Drift found:',
         table(

@@ -16,6 +16,7 @@ export const MigrateErrorCode = {
   ValidationFailed: 'VALIDATION_FAILED',
   AuthenticationFailed: 'AUTHENTICATION_FAILED',
   OutOfOrder: 'OUT_OF_ORDER',
+  Baselined: 'BASELINED',
 } as const;
 export type MigrateErrorCode = (typeof MigrateErrorCode)[keyof typeof MigrateErrorCode];
 
@@ -347,7 +348,21 @@ export class OutOfOrderError extends MigrateError {
       MigrateErrorCode.OutOfOrder,
       `Migration ${migrationId} is pending but sorts before ${lastApplied}, which is already applied: it would run out of order. ` +
         'Check that it does not depend on being run before the later one, then apply it with the allowOutOfOrder option (history records that it ran out of order). Nothing was applied.',
-      { remedies: [{ call: 'up', options: { allowOutOfOrder: true }, why: 'It applies it out of order.' }] },
+      { remedies: [{ call: 'up', options: { migration: migrationId, allowOutOfOrder: true }, why: 'It applies it, and only it, out of order.' }] },
+    );
+  }
+}
+
+/** `down` would revert a migration that `baseline` marked applied: its `up` never ran here. Nothing was reverted. */
+export class BaselinedMigrationError extends MigrateError {
+  override name = 'BaselinedMigrationError';
+  constructor(readonly migrationId: string) {
+    super(
+      MigrateErrorCode.Baselined,
+      `Migration ${migrationId} was baselined (marked applied without running), so its \`down\` would undo work this tool never did, ` +
+        'and the next `up` would then run it on data that already has it. To unmark it without running anything, use `repair` with the ' +
+        '`migration` and `resolve: "pending"` options. Nothing was rolled back.',
+      { remedies: [{ call: 'repair', options: { migration: migrationId, resolve: 'pending', reason: '…' }, why: 'It unmarks it; nothing runs.' }] },
     );
   }
 }

@@ -3,6 +3,7 @@
 // Errors
 export {
   AuthenticationFailedError,
+  BaselinedMigrationError,
   ChecksumDriftError,
   DatabaseNotReadyError,
   InterruptedError,

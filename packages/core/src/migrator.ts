@@ -13,7 +13,7 @@ import { createLogger } from './logger.js';
 import type { Direction, MigrationContext, MigrationCounts, ProgressEvent } from './migration.js';
 import { onDatabase, openMongooseConnection, withConnection, type MongooseConnection } from './mongoose-connection.js';
 import { redactSecrets } from './redact.js';
-import { checkTargetOptions, confirmRollback, isPartialDown, isPartialUp, planDown, planUp, refusePartlyReverted } from './resolve-targets.js';
+import { checkTargetOptions, confirmRollback, isPartialDown, isPartialUp, planDown, planUp, refuseBaselined, refusePartlyReverted } from './resolve-targets.js';
 import { ServerClock } from './server-clock.js';
 import { findMigration, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
 import type { MigrationSource } from './sources/migration-source.js';
@@ -275,7 +275,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /**
-   * Marks every migration up to and including `migration` (run order) as applied without running it, under the lock:
+   * Marks every migration of its source up to and including `migration` (run order) as applied without running it, under the lock:
    * how a database that already holds the data adopts migrations. Each gets a `baseline` history entry.
    */
   async baseline(migration: string, options: BaselineOptions = {}): Promise<BaselineResult> {
@@ -349,9 +349,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#underLock('down', options.signal, stillNeeded, new Set(), (current): Selection => {
       if (named) {
         const record = current.find((r) => r._id === named.id);
+        refuseBaselined([named.id], current);
         return { ids: record && (isExecuted(record) || isPartialUp(record)) ? [named.id] : [] };
       }
-      return { ids: confirmRollback(planned, current, runOrder) };
+      const ids = confirmRollback(planned, current, runOrder);
+      refuseBaselined(ids, current);
+      return { ids };
     });
   }
 
@@ -374,6 +377,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       ...(options.step !== undefined ? { step: options.step } : {}),
       ...(options.expect ? { expect: options.expect } : {}),
     });
+    refuseBaselined(planned, records);
     return { planned, named, runOrder, migrations, records };
   }
 

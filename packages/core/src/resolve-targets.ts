@@ -9,6 +9,7 @@ import {
   PartlyRevertedError,
   TargetChangedError,
   type DriftEntry,
+  BaselinedMigrationError,
 } from './errors.js';
 import { MigrationStatus, isExecuted, type MigrationRecord } from './storage/migration-storage.js';
 
@@ -119,6 +120,12 @@ export function checkTargetOptions(options: TargetOptions): void {
 }
 
 /** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
+/** `down` never reverts a baselined migration (its `up` never ran here): `repair` unmarks it instead. */
+export function refuseBaselined(ids: readonly string[], records: readonly MigrationRecord[]): void {
+  const baselined = ids.find((id) => records.find((r) => r._id === id)?.baseline === true);
+  if (baselined) throw new BaselinedMigrationError(baselined);
+}
+
 export function refusePartlyReverted(records: readonly MigrationRecord[], except?: string): void {
   const partly = records.find((r) => isPartialDown(r) && r._id !== except);
   if (partly) throw new PartlyRevertedError(partly._id);

@@ -16,14 +16,15 @@ export interface BaselineResult {
 }
 
 /**
- * Marks every migration up to and including `migration` (in run order) as applied without running it: the way a database
+ * Marks every migration of its source up to and including `migration` (in run order) as applied without running it: the way a database
  * that already holds the data adopts migrations. Records are `applied` with `baseline: true`, the file's checksum and the
  * run identity; each gets a history entry with outcome `baseline`. Refuses (writing nothing) when one of them is partly
  * applied or reverted: `repair` resolves those.
  */
 export async function baseline(deps: MaintenanceDeps, migration: string, options: BaselineOptions = {}): Promise<BaselineResult> {
   const target = findMigration(migration, deps.migrations);
-  const upTo = deps.migrations.slice(0, deps.migrations.indexOf(target) + 1);
+  // Sources are separate sequences: a baseline of one source's migration never marks another source's.
+  const upTo = deps.migrations.slice(0, deps.migrations.indexOf(target) + 1).filter((m) => m.namespace === target.namespace);
   return underMaintenanceLock(deps, async () => {
     const existing = new Map((await deps.storage.records()).map((r) => [r._id, r]));
     const partial = upTo.find((m) => {

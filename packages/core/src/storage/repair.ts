@@ -40,11 +40,12 @@ export async function repair(deps: MaintenanceDeps, options: RepairOptions): Pro
     throw new InvalidOptionError(`resolve must be "applied" or "pending" (got ${JSON.stringify(options.resolve)}). Nothing was changed.`);
   }
   if (options.resolve && !options.migration) throw new InvalidOptionError('resolve needs the migration option: name the one migration to resolve. Nothing was changed.');
-  const named = options.migration ? findMigration(options.migration, deps.migrations) : undefined;
   const files = new Map(deps.migrations.map((m) => [m.id, m]));
   const reason = options.reason.trim();
   return underMaintenanceLock(deps, async () => {
-    const all = (await deps.storage.records()).filter((r) => !named || r._id === named.id);
+    const records = await deps.storage.records();
+    const named = options.migration ? resolveNamed(options.migration, options.resolve, deps, records) : undefined;
+    const all = records.filter((r) => !named || r._id === named.id);
     const now = await deps.now();
     if (named && options.resolve) {
       const record = all[0];
@@ -82,4 +83,23 @@ export async function repair(deps: MaintenanceDeps, options: RepairOptions): Pro
     }
     return { checksums, missing };
   });
+}
+
+/**
+ * The migration a repair names: one with a file, or, to resolve as pending, a record whose file is gone (by its exact
+ * id: otherwise an applied migration deleted from the code could never be cleared without restoring its file).
+ */
+function resolveNamed(
+  reference: string,
+  resolve: RepairResolution | undefined,
+  deps: MaintenanceDeps,
+  records: readonly MigrationRecord[],
+): { readonly id: string; readonly checksum: string } {
+  try {
+    return findMigration(reference, deps.migrations);
+  } catch (error) {
+    const orphan = records.find((r) => r._id === reference);
+    if (orphan && resolve === RepairResolution.pending) return { id: orphan._id, checksum: orphan.checksum };
+    throw error;
+  }
 }

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { BaselinedMigrationError, MigrationNotFoundError, folderSource } from '@mongrate/core';
+import { useTestDatabase, type TestDatabase } from '../support/database.js';
+import { FIXTURES, testMigrator } from '../support/migrator.js';
+
+const BASIC = path.join(FIXTURES, 'basic');
+const FLIP = path.join(FIXTURES, 'flip');
+
+/** Baseline and repair at the edges the adversarial pass found: other sources, a baselined `down`, a deleted file. */
+describe('baseline and repair', () => {
+  const database = useTestDatabase(import.meta.filename);
+  let t: TestDatabase;
+  beforeEach(() => {
+    t = database();
+  });
+  const both = () => testMigrator(t, BASIC, { sources: [folderSource(FLIP), folderSource(BASIC)] });
+  const records = () => t.db.collection('migrations').find({}, { sort: { _id: 1 } }).toArray();
+
+  it('baseline marks only its own source, up to the named migration, even when another source comes first in run order', async () => {
+    const m = both();
+    expect(await m.pending()).toEqual(['flip/001_flip_tokens', 'basic/001_create_users', 'basic/002_add_wallets', 'basic/003_backfill_units']);
+    const result = await m.baseline('basic/002_add_wallets', { reason: 'adopting' });
+    expect(result).toEqual({ baselined: ['basic/001_create_users', 'basic/002_add_wallets'], alreadyApplied: [] });
+    expect((await records()).map((r) => [r._id, r.status, r.baseline])).toEqual([
+      ['basic/001_create_users', 'applied', true],
+      ['basic/002_add_wallets', 'applied', true],
+    ]);
+    expect(await m.pending()).toEqual(['flip/001_flip_tokens', 'basic/003_backfill_units']);
+  });
+
+  it('down refuses a baselined migration (its up never ran here), writing nothing; repair --resolve pending unmarks it', async () => {
+    const m = both();
+    const first = 'basic/001_create_users';
+    await m.baseline(first, { reason: 'adopting' });
+    const before = await records();
+    await expect(m.down()).rejects.toBeInstanceOf(BaselinedMigrationError);
+    await expect(m.downPlan()).rejects.toBeInstanceOf(BaselinedMigrationError);
+    await expect(m.down({ migration: first })).rejects.toBeInstanceOf(BaselinedMigrationError);
+    expect(await records()).toEqual(before);
+    await m.repair({ migration: first, resolve: 'pending', reason: 'was never applied by hand after all' });
+    const [record] = await records();
+    expect(record).toMatchObject({ _id: first, status: 'rolled_back' });
+    expect(record?.baseline).toBeUndefined();
+    expect(await m.pending()).toContain(first);
+  });
+
+  it('repair --resolve pending clears an applied migration whose file is gone (by its exact id); other repairs still need the file', async () => {
+    await t.db.collection('tokens').insertMany([{ kind: 'k', status: 'unspent' }]);
+    await testMigrator(t, FLIP).up();
+    const withoutFlip = testMigrator(t, BASIC);
+    expect((await withoutFlip.verify()).ok).toBe(false);
+    await expect(withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'applied', reason: 'x' })).rejects.toBeInstanceOf(MigrationNotFoundError);
+    const repaired = await withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'pending', reason: 'the migration was removed from the code' });
+    expect(repaired.resolved).toMatchObject({ id: 'flip/001_flip_tokens', from: 'applied', to: 'rolled_back' });
+    expect((await withoutFlip.verify()).ok).toBe(true);
+    expect((await withoutFlip.history({ limit: 1 }))[0]).toMatchObject({ migrationId: 'flip/001_flip_tokens', outcome: 'repaired', reason: 'the migration was removed from the code' });
+  });
+});
