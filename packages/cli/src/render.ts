@@ -67,13 +67,12 @@ export function renderStatus(report: StatusReport): string {
   const partial = report.migrations.flatMap((s) => {
     const r = s.record;
     if (!r || !(r.status === 'applying' || r.status === 'reverting' || r.status === 'failed')) return [];
-    // A live lease held by the run that wrote this record: it is running now, not cut short.
-    if (live && r.status !== 'failed' && live.runId === r.runId) {
-      return [`${s.id} is being ${r.direction === 'up' ? 'applied' : 'reverted'} now by host ${live.host}, pid ${live.pid}.`];
-    }
-    return r.direction === 'up'
-      ? [`${s.id} is partly applied (${r.status}): run \`migrate up\` to resume it, or \`migrate down ${s.id}\` to undo what it did.`]
-      : [`${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback. Or \`migrate up ${s.id}\` re-applies it.`];
+    const line =
+      r.direction === 'up'
+        ? `${s.id} is partly applied (${r.status}): run \`migrate up\` to resume it, or \`migrate down ${s.id}\` to undo what it did.`
+        : `${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback. Or \`migrate up ${s.id}\` re-applies it.`;
+    // Its run still holds a live lease: it may be running right now, or was killed and its lease has not expired yet.
+    return [live && live.runId === r.runId ? `${line} (Its run, host ${live.host} pid ${live.pid}, still holds the lock: it may be running right now.)` : line];
   });
   if (report.needed) lines.push(`Migration needed: yes (${report.pending} pending). Run \`migrate preview\`, then \`migrate up\`.`);
   else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');
