@@ -19,10 +19,11 @@ import {
   type BackupDocument,
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
-import { InterruptedError, InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from '../migration.js';
-import type { ServerFence } from '../lock/migration-lock.js';
+import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
+import { DUPLICATE_KEY } from '../driver-errors.js';
 import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
 
 export interface BackupAndUpdateOptions extends ToolkitTarget {
@@ -136,10 +137,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     },
     () => undefined,
   );
-  const guard = (): void => {
-    if (ctx.signal.aborted) throw new InterruptedError();
-    ctx.lease.assertHeld();
-  };
+  const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
   const leaseAt = ctx.lease.serverFence;
   let fence = leaseAt !== undefined && leaseAt.dbName === ctx.db.databaseName && options.fenced === true ? leaseAt : undefined;
   const paths = new Set<WritePath>();
@@ -339,7 +337,7 @@ async function insertBackups(backups: Collection<BackupDocument>, docs: readonly
     await backups.insertMany(docs as BackupDocument[], { ordered: false });
   } catch (error) {
     const failed = writeErrorsOf(error);
-    if (!failed || failed.some((e) => e.code !== 11000 || docs[e.index] === undefined)) throw error;
+    if (!failed || failed.some((e) => e.code !== DUPLICATE_KEY || docs[e.index] === undefined)) throw error;
     guard();
     await backups.bulkWrite(
       failed.map((e) => {

@@ -14,10 +14,11 @@ import {
   type BackupDocument,
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
-import { InterruptedError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import type { MigrationContext } from '../migration.js';
 import { ServerClock } from '../server-clock.js';
+import { assertMayContinue } from '../lock/migration-lock.js';
+import { DUPLICATE_KEY } from '../driver-errors.js';
 import { loadStep, saveStep, stepKey } from './checkpoint.js';
 
 /** How many conflicting documents a restore result lists (all are kept in the backup collection). */
@@ -88,10 +89,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   const total = state.restored + state.alreadyRestored + state.conflicts + (await backups.countDocuments({ _id: remaining }));
   const conflictList: RestoreConflict[] = [];
   const clock = new ServerClock(ctx.db);
-  const guard = (): void => {
-    if (ctx.signal.aborted) throw new InterruptedError();
-    ctx.lease.assertHeld();
-  };
+  const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
 
   const processPage = async (page: BackupDocument[]): Promise<void> => {
     const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
@@ -137,7 +135,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         )
         .catch((error: unknown) => {
           // A resumed batch: the copies exist already.
-          if (!writeErrorsOf(error)?.every((e) => e.code === 11000)) throw error;
+          if (!writeErrorsOf(error)?.every((e) => e.code === DUPLICATE_KEY)) throw error;
         });
       for (const { backup, current } of conflicts) {
         if (conflictList.length < MAX_LISTED_CONFLICTS) conflictList.push({ docId: backup.docId, reason: current ? 'changed' : 'deleted' });
