@@ -45,37 +45,37 @@ interface UserImpact {
 
 export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
   const CashuToken = tokenModel(ctx);
-  // One aggregation over the melted tokens ($facet): totals by whether they are targets, the top users by sats, and
-  // the oldest samples. Only those few rows reach us; documents and per-user groups stay on the server. Amounts stored
-  // as numeric strings are counted too; any other amount cannot be summed and is counted apart.
-  const isTarget = { $eq: ['$status', TokenStatus.unspent] };
+  // One aggregation over the melted tokens. `$project` keeps only what the report needs, with each token's sats worked
+  // out once (each `$facet` branch reads its input again, and whole tokens carry their proofs); then one branch counts
+  // them, one groups the targets by user once (as a plain `$group` would) and folds those groups into the totals and
+  // the top users by sats, and one picks the oldest samples. Only those few rows reach us. Amounts stored as numeric
+  // strings are counted too; any other amount cannot be summed and is counted apart.
   const [facets] = await CashuToken.aggregate<{
-    totals: Array<{ _id: boolean; tokens: number; sats: number; unsummable: number; users: number }>;
-    top: Array<{ _id: string | null; tokens: number; sats: number }>;
+    melted: Array<{ n: number }>;
+    targets: Array<{ users: number; tokens: number; sats: number; unsummable: number; top: Array<{ npub: string | null; tokens: number; sats: number }> }>;
     samples: Array<{ transaction_id: unknown; total_amount: unknown; createdAt: unknown; npub: unknown }>;
   }>([
     { $match: { transaction_type: TransactionType.melted } },
+    { $project: { npub: 1, target: { $eq: ['$status', TokenStatus.unspent] }, sats: SATS, total_amount: 1, createdAt: 1, transaction_id: 1 } },
     {
       $facet: {
-        totals: [
+        melted: [{ $count: 'n' }],
+        targets: [
+          { $match: { target: true } },
+          { $group: { _id: '$npub', tokens: { $sum: 1 }, sats: { $sum: { $ifNull: ['$sats', 0] } }, unsummable: { $sum: { $cond: [{ $eq: ['$sats', null] }, 1, 0] } } } },
           {
             $group: {
-              _id: { npub: '$npub', target: isTarget },
-              tokens: { $sum: 1 },
-              sats: { $sum: { $ifNull: [SATS, 0] } },
-              unsummable: { $sum: { $cond: [{ $eq: [SATS, null] }, 1, 0] } },
+              _id: null,
+              users: { $sum: 1 },
+              tokens: { $sum: '$tokens' },
+              sats: { $sum: '$sats' },
+              unsummable: { $sum: '$unsummable' },
+              top: { $topN: { n: Math.max(1, ctx.top), sortBy: { sats: -1, _id: 1 }, output: { npub: '$_id', tokens: '$tokens', sats: '$sats' } } },
             },
           },
-          { $group: { _id: '$_id.target', tokens: { $sum: '$tokens' }, sats: { $sum: '$sats' }, unsummable: { $sum: '$unsummable' }, users: { $sum: 1 } } },
-        ],
-        top: [
-          { $match: { status: TokenStatus.unspent } },
-          { $group: { _id: '$npub', tokens: { $sum: 1 }, sats: { $sum: { $ifNull: [SATS, 0] } } } },
-          { $sort: { sats: -1, _id: 1 } },
-          { $limit: Math.max(1, ctx.top) },
         ],
         samples: [
-          { $match: { status: TokenStatus.unspent } },
+          { $match: { target: true } },
           { $sort: { createdAt: 1, _id: 1 } },
           { $limit: Math.max(1, ctx.samples) },
           { $project: { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 } },
@@ -83,13 +83,13 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
       },
     },
   ]);
-  const targetTotals = facets?.totals.find((g) => g._id === true);
-  const meltedTotal = (facets?.totals ?? []).reduce((sum, g) => sum + g.tokens, 0);
-  const targets = targetTotals?.tokens ?? 0;
-  const sats = targetTotals?.sats ?? 0;
-  const unsummable = targetTotals?.unsummable ?? 0;
-  const users = targetTotals?.users ?? 0;
-  const top: UserImpact[] = ctx.top <= 0 ? [] : (facets?.top ?? []).map((u) => ({ npub: u._id ?? '(none)', tokens: u.tokens, sats: u.sats }));
+  const totals = facets?.targets[0];
+  const meltedTotal = facets?.melted[0]?.n ?? 0;
+  const targets = totals?.tokens ?? 0;
+  const sats = totals?.sats ?? 0;
+  const unsummable = totals?.unsummable ?? 0;
+  const users = totals?.users ?? 0;
+  const top: UserImpact[] = ctx.top <= 0 ? [] : (totals?.top ?? []).map((u) => ({ npub: u.npub ?? '(none)', tokens: u.tokens, sats: u.sats }));
   const samples = ctx.samples <= 0 ? [] : (facets?.samples ?? []);
   const estimate = await estimateBackupAndUpdate(ctx, { model: CashuToken, filter: TARGETS, targets, fields: FIELDS });
   return {

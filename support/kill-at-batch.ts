@@ -20,7 +20,8 @@ export interface KillAtBatchOptions {
 
 /**
  * Runs a migrate worker and kills it with SIGKILL once its `afterBatches`-th batch is checkpointed: exactly there
- * (`boundary`), or a moment later inside the next batch (`inside-next`). Resolves `killed: false` if the run ended
+ * (`boundary`; with the default concurrency the next batch may already be in flight), or a moment later inside the
+ * next batch (`inside-next`). Resolves `killed: false` if the run ended
  * before the kill (it had fewer batches), which callers must accept as a correct outcome.
  */
 export async function killAtBatch(options: KillAtBatchOptions): Promise<{ killed: boolean; result: Finished }> {

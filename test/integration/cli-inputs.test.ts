@@ -51,6 +51,8 @@ describe('migrate CLI: bad inputs fail loudly', () => {
     ['--lock-timeout abc', ['up', '--lock-timeout', 'abc'], /--lock-timeout must be a whole number of seconds, 0 or more \(got abc\)/],
     ['--batch-size abc', ['up', '--batch-size', 'abc'], /--batch-size must be a whole number from 1 to 100000 \(got abc\)/],
     ['--batch-size 200000', ['up', '--batch-size', '200000'], /--batch-size must be a whole number from 1 to 100000 \(got 200000\)/],
+    ['--concurrency 0', ['up', '--concurrency', '0'], /--concurrency must be a whole number from 1 to 16 \(got 0\)/],
+    ['--concurrency 17', ['down', '--yes', '--concurrency', '17'], /--concurrency must be a whole number from 1 to 16 \(got 17\)/],
     ['--step abc', ['down', '--yes', '--step', 'abc'], /--step must be a positive whole number \(got abc\)/],
     ['--limit abc', ['history', '--limit', 'abc'], /--limit must be a positive whole number \(got abc\)/],
     ['--top -1', ['preview', '--top', '-1'], /--top must be a whole number, 0 or more \(got -1\)/],

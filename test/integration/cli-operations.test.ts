@@ -207,15 +207,18 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       expect(fromConfig.batchSize).toEqual(['7', `config ${configFile}`]);
       expect(fromConfig.uri).toEqual([t.uri, `env APP_DB_URL (named by config ${configFile})`]);
       expect(fromConfig.connectTimeoutMs?.[1]).toBe('default');
+      expect(fromConfig.concurrency).toEqual(['2', 'default']);
 
       const fromEnv = await settings([], { MONGRATE_LEASE_MS: '22000', MONGRATE_BATCH_SIZE: '8' });
       expect(fromEnv.leaseMs).toEqual(['22000', 'env MONGRATE_LEASE_MS']);
       expect(fromEnv.batchSize).toEqual(['8', 'env MONGRATE_BATCH_SIZE']);
       expect(fromEnv.lockWaitTimeoutMs).toEqual(['4000', `config ${configFile}`]);
 
-      const fromFlags = await settings(['--lease', '33', '--batch-size', '9'], { MONGRATE_LEASE_MS: '22000', MONGRATE_BATCH_SIZE: '8' });
+      const fromFlags = await settings(['--lease', '33', '--batch-size', '9', '--concurrency', '3'], { MONGRATE_LEASE_MS: '22000', MONGRATE_BATCH_SIZE: '8', MONGRATE_CONCURRENCY: '4' });
       expect(fromFlags.leaseMs).toEqual(['33000', 'flag --lease']);
       expect(fromFlags.batchSize).toEqual(['9', 'flag --batch-size']);
+      expect(fromFlags.concurrency).toEqual(['3', 'flag --concurrency']);
+      expect((await settings([], { MONGRATE_CONCURRENCY: '4' })).concurrency).toEqual(['4', 'env MONGRATE_CONCURRENCY']);
 
       // The settings are used: up takes the batch size and lease from the environment and config.
       const up = await run(['up', '--json'], { MONGODB_URI: '', APP_DB_URL: t.uri }, app);

@@ -50,7 +50,11 @@ describe.each([['update-many'], ['fenced-merge']] as const)('toolkit exactness (
     await t.drop();
   });
 
-  const ctx = (extra: Parameters<typeof toolkitContext>[2] = {}) => toolkitContext(t.db, t.client, { runAt: RUN_AT, ...(fence ? { serverFence: fence } : {}), ...extra });
+  // One batch in flight: each test puts an application write at one exact point of one batch ("after this batch's
+  // backups, before its write"), which two batches in flight would make ambiguous. Concurrent batches are covered by
+  // the 004 app-writes test, the crash sweep and test/unit/for-each-batch.test.ts; the per-batch logic is the same.
+  const ctx = (extra: Parameters<typeof toolkitContext>[2] = {}) =>
+    toolkitContext(t.db, t.client, { runAt: RUN_AT, concurrency: 1, ...(fence ? { serverFence: fence } : {}), ...extra });
   const down = () => restoreBackups(ctx({ direction: 'down' }), { collection: COLLECTION });
   /** The first `n` documents of the batch in flight: their backups exist, their update has not run yet. */
   const inFlight = async (n: number): Promise<ObjectId[]> =>

@@ -59,7 +59,7 @@ if (mode === 'up') {
     let batches = 0;
     m.on('progress', () => {
       if (++batches !== options.pauseAfterBatches) return;
-      // Synchronously: the checkpoint of this batch is saved, the next batch has not started.
+      // Synchronously: the checkpoint of this batch is saved; the next batch may be in flight (the default concurrency).
       writeSync(1, `${PAUSED}\n`);
       if (!options.keepRunning) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120_000);
     });

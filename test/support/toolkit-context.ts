@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
-import { createLogger, type MigrationContext } from '@mongrate/core';
+import { DEFAULT_CONCURRENCY, createLogger, type MigrationContext } from '@mongrate/core';
 import { withConnection } from '../../packages/core/src/mongoose-connection.js';
 
 /** What a checkpoint holds between attempts, as the migrator's record does: `load` sees the previous attempt's last save. */
@@ -12,6 +12,8 @@ export interface ToolkitContextOptions {
   readonly id?: string;
   readonly direction?: 'up' | 'down';
   readonly batchSize?: number;
+  /** Default `DEFAULT_CONCURRENCY`, as the migrator hands it. */
+  readonly concurrency?: number;
   readonly runAt?: Date;
   /** Shared across attempts of one run; a fresh store starts a fresh run. */
   readonly checkpoint?: CheckpointStore;
@@ -39,6 +41,7 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
       runAt,
     },
     batchSize: options.batchSize ?? 10,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     signal: options.signal ?? new AbortController().signal,
     lease: options.serverFence
       ? {
@@ -54,6 +57,7 @@ export function toolkitContext(db: Db, client: MigrationContext['client'], optio
       },
     },
     progress: () => undefined,
+    progressFollowed: true,
   }, 'toolkit tests run without a Mongoose connection');
 }
 

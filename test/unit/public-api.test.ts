@@ -18,6 +18,8 @@ describe('public API (issue 14)', () => {
       DEFAULT_PREVIEW_SAMPLES: 5,
       DEFAULT_SERVER_SELECTION_TIMEOUT_MS: 10_000,
       DEFAULT_BATCH_SIZE: 1000,
+      DEFAULT_CONCURRENCY: 2,
+      MAX_CONCURRENCY: 16,
     });
   });
 

@@ -1,4 +1,4 @@
-import { DEFAULT_BATCH_SIZE, DEFAULT_LEASE_MS, DEFAULT_LOCK_WAIT_TIMEOUT_MS, DEFAULT_SERVER_SELECTION_TIMEOUT_MS, InvalidOptionError } from '@mongrate/core';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS, MAX_CONCURRENCY, DEFAULT_LOCK_WAIT_TIMEOUT_MS, DEFAULT_SERVER_SELECTION_TIMEOUT_MS, InvalidOptionError } from '@mongrate/core';
 import type { Argv } from 'yargs';
 
 /** The largest batch the data toolkit accepts. */
@@ -28,7 +28,7 @@ function once(flag: string): (raw: unknown) => string {
 const repeatable = (raw: unknown): string[] => (Array.isArray(raw) ? raw : [raw]).map(String);
 
 /**
- * Options every command takes. Settings (uri, migrations, database, lease, lock timeout, batch size, connect timeout)
+ * Options every command takes. Settings (uri, migrations, database, lease, lock timeout, batch size, concurrency, connect timeout)
  * have no yargs default: an absent flag falls back to MONGRATE_* variables, then the config file, then core's defaults.
  */
 export function globalOptions(y: Argv) {
@@ -44,6 +44,7 @@ export function globalOptions(y: Argv) {
     .option('lock-timeout', { type: 'string', coerce: wholeNumber('--lock-timeout', 'a whole number of seconds, 0 or more', 0), describe: `Seconds to wait for another process holding the lock (default ${DEFAULT_LOCK_WAIT_TIMEOUT_MS / 1000})` })
     .option('lease', { type: 'string', coerce: wholeNumber('--lease', 'a whole number of seconds, at least 1', 1), describe: `Lock lease in seconds, renewed every third of it (default ${DEFAULT_LEASE_MS / 1000})` })
     .option('batch-size', { type: 'string', coerce: wholeNumber('--batch-size', `a whole number from 1 to ${MAX_BATCH_SIZE}`, 1, MAX_BATCH_SIZE), describe: `Documents per batch for data migrations (default ${DEFAULT_BATCH_SIZE})` })
+    .option('concurrency', { type: 'string', coerce: wholeNumber('--concurrency', `a whole number from 1 to ${MAX_CONCURRENCY}`, 1, MAX_CONCURRENCY), describe: `Batches of data work in flight at once; 1 for one at a time (default ${DEFAULT_CONCURRENCY})` })
     .option('connect-timeout', { type: 'string', coerce: wholeNumber('--connect-timeout', 'a positive whole number of milliseconds', 1), describe: `Milliseconds to wait for the server before failing (default ${DEFAULT_SERVER_SELECTION_TIMEOUT_MS})` });
 }
 

@@ -1,5 +1,6 @@
 import {
   DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
   DEFAULT_HISTORY_COLLECTION,
   DEFAULT_LEASE_MS,
   DEFAULT_LOCK_COLLECTION,
@@ -27,6 +28,7 @@ export interface Settings {
   readonly leaseMs: number;
   readonly lockWaitTimeoutMs: number;
   readonly batchSize: number;
+  readonly concurrency: number;
   readonly connectTimeoutMs: number;
   readonly template?: string;
   readonly allowOutOfOrder: boolean;
@@ -91,6 +93,7 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
     leaseMs: choose('leaseMs', { label: '--lease', value: seconds(args.lease) }, DEFAULT_LEASE_MS),
     lockWaitTimeoutMs: choose('lockWaitTimeoutMs', { label: '--lock-timeout', value: seconds(args['lock-timeout']) }, DEFAULT_LOCK_WAIT_TIMEOUT_MS),
     batchSize: choose('batchSize', { label: '--batch-size', value: args['batch-size'] }, DEFAULT_BATCH_SIZE),
+    concurrency: choose('concurrency', { label: '--concurrency', value: args.concurrency }, DEFAULT_CONCURRENCY),
     connectTimeoutMs: choose('connectTimeoutMs', { label: '--connect-timeout', value: args['connect-timeout'] }, DEFAULT_SERVER_SELECTION_TIMEOUT_MS),
     template: choose('template', undefined, undefined),
     allowOutOfOrder: choose('allowOutOfOrder', undefined, false),
@@ -105,6 +108,7 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
     leaseMs: chosen.leaseMs.value,
     lockWaitTimeoutMs: chosen.lockWaitTimeoutMs.value,
     batchSize: chosen.batchSize.value,
+    concurrency: chosen.concurrency.value,
     connectTimeoutMs: chosen.connectTimeoutMs.value,
     ...(chosen.template.value !== undefined ? { template: chosen.template.value } : {}),
     allowOutOfOrder: chosen.allowOutOfOrder.value,

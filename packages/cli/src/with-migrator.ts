@@ -48,6 +48,7 @@ export async function withMigrator(args: GlobalArgs, io: CliIo, work: (session: 
     lockWaitTimeoutMs: settings.lockWaitTimeoutMs,
     leaseMs: settings.leaseMs,
     batchSize: settings.batchSize,
+    concurrency: settings.concurrency,
     allowOutOfOrder: settings.allowOutOfOrder,
     clientOptions: { serverSelectionTimeoutMS: settings.connectTimeoutMs, connectTimeoutMS: settings.connectTimeoutMs },
   });

@@ -48,6 +48,7 @@ export {
 // The migrator, and the lock-free state reader behind its read methods
 export {
   DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
   DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
   Migrator,
   type ConnectOptions,
@@ -123,7 +124,7 @@ export {
   type RestoreBackupsResult,
   type RestoreConflict,
 } from './toolkit/restore-backups.js';
-export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
+export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, MAX_CONCURRENCY, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
 export { ESTIMATE_PROBE_SIZE, estimateBackupAndUpdate, type EstimateOptions } from './toolkit/estimate-duration.js';
 export { inspectBackups, type BackupCounts, type InspectBackupsOptions, type InspectBackupsResult } from './toolkit/inspect-backups.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';

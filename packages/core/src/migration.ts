@@ -41,6 +41,8 @@ export interface MigrationContext {
   };
   /** Default batch size for data work (the migrator's `batchSize`). */
   readonly batchSize: number;
+  /** Default number of batches of data work in flight at once (the migrator's `concurrency`). */
+  readonly concurrency: number;
   /** Aborted on SIGINT/SIGTERM or by the caller: stop at the next batch boundary. */
   readonly signal: AbortSignal;
   /** The lease under which this runs; check it before each batch. */
@@ -48,6 +50,11 @@ export interface MigrationContext {
   /** Resumable progress, stored on the migration's record and fenced by the lease. */
   readonly checkpoint: Checkpoint;
   progress(event: Omit<ProgressEvent, 'migrationId'>): void;
+  /**
+   * Whether anything follows `progress` events (the CLI's bar does; an app's boot `up()` usually does not). Work done
+   * only for them, such as counting a total up front (a scan of its own), can be skipped when this is false.
+   */
+  readonly progressFollowed: boolean;
 }
 
 /** Resumable progress of one migration in one direction. */

@@ -15,6 +15,7 @@ import { onDatabase, openMongooseConnection, withConnection, type MongooseConnec
 import { redactSecrets } from './redact.js';
 import { checkTargetOptions, confirmRollback, isPartialDown, isPartialUp, planDown, planUp, refuseBaselined, refusePartlyReverted } from './resolve-targets.js';
 import { ServerClock } from './server-clock.js';
+import { checkConcurrency } from './toolkit/backup-document.js';
 import { findMigration, loadMigrations, type LoadedMigration } from './sources/load-migrations.js';
 import type { MigrationSource } from './sources/migration-source.js';
 import {
@@ -35,6 +36,8 @@ import { RecordKeeper } from './storage/record-keeper.js';
 import { repair, type RepairOptions, type RepairResult } from './storage/repair.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
+/** Batches of data work the toolkit keeps in flight at once: one written while the next is read and backed up. */
+export const DEFAULT_CONCURRENCY = 2;
 /** `serverSelectionTimeoutMS` of a client `Migrator.connect` opens: how long an unreachable server takes to fail. */
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 10_000;
 
@@ -51,6 +54,12 @@ export interface MigratorOptions {
   readonly logger?: Logger;
   /** Batch size handed to migrations. Default `DEFAULT_BATCH_SIZE` (1000). */
   readonly batchSize?: number;
+  /**
+   * Batches of data work handed to migrations to run at once (the toolkit's `concurrency`): each batch is still backed
+   * up before it is written, and checkpoints stay in order. 1 runs one batch at a time. Default `DEFAULT_CONCURRENCY`
+   * (2); at most `MAX_CONCURRENCY` (16).
+   */
+  readonly concurrency?: number;
   /** Lease term of the lock. Default `DEFAULT_LEASE_MS` (60 s); at least 1000. */
   readonly leaseMs?: number;
   /** How long `up`/`down` wait for another process's lock. Default `DEFAULT_LOCK_WAIT_TIMEOUT_MS` (5 min). */
@@ -173,6 +182,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #lock: MigrationLock;
   readonly #identity: RunIdentity = newRunIdentity();
   readonly #batchSize: number;
+  readonly #concurrency: number;
   readonly #clock: ServerClock;
   #loaded: Promise<LoadedMigration[]> | undefined;
   #connection: Promise<MongooseConnection | string> | undefined;
@@ -191,6 +201,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) {
       throw new InvalidOptionError(`batchSize must be a positive whole number (got ${options.batchSize}).`);
     }
+    this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    checkConcurrency(this.#concurrency);
     const clock = (this.#clock = new ServerClock(this.db));
     this.#storage = options.storage ?? mongoStorage(options, this.db, clock);
     this.#records = new RecordKeeper(this.#storage, this.#identity, this.logger);
@@ -485,10 +497,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       logger: this.logger.child({ migration: m.id }),
       migration: { id: m.id, direction, runId: this.#identity.runId, startedAt: attempt.record.startedAt, runAt: attempt.record.runAt },
       batchSize: this.#batchSize,
+      concurrency: this.#concurrency,
       signal: run.signal,
       lease: run.lease,
       checkpoint: attempt.checkpoint,
       progress: (event) => this.emit('progress', { ...event, migrationId: m.id }),
+      progressFollowed: this.listenerCount('progress') > 0,
     }, connection);
     let counts: MigrationCounts | undefined;
     try {

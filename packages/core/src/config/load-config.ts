@@ -23,6 +23,8 @@ export interface MongrateConfig {
   readonly leaseMs?: number;
   readonly lockWaitTimeoutMs?: number;
   readonly batchSize?: number;
+  /** Batches of data work in flight at once (`MigratorOptions.concurrency`). */
+  readonly concurrency?: number;
   readonly connectTimeoutMs?: number;
   /** Template file for `create` (relative to the config file). */
   readonly template?: string;
@@ -42,6 +44,7 @@ const KINDS: Record<ConfigKey, 'string' | 'strings' | 'count' | 'boolean'> = {
   leaseMs: 'count',
   lockWaitTimeoutMs: 'count',
   batchSize: 'count',
+  concurrency: 'count',
   connectTimeoutMs: 'count',
   template: 'string',
   allowOutOfOrder: 'boolean',

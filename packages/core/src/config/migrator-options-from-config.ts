@@ -7,14 +7,14 @@ export interface ConfiguredMigratorOptions {
   /** The connection string: `uri`, else the variable named by `uriEnv`. */
   readonly uri?: string;
   readonly options: Partial<
-    Pick<MigratorOptions, 'sources' | 'dbName' | 'migrationsCollection' | 'historyCollection' | 'lockCollection' | 'leaseMs' | 'lockWaitTimeoutMs' | 'batchSize' | 'allowOutOfOrder'>
+    Pick<MigratorOptions, 'sources' | 'dbName' | 'migrationsCollection' | 'historyCollection' | 'lockCollection' | 'leaseMs' | 'lockWaitTimeoutMs' | 'batchSize' | 'concurrency' | 'allowOutOfOrder'>
   >;
 }
 
 /** Turns a loaded config into Migrator options (what the CLI does, minus flags). */
 export function migratorOptionsFromConfig(config: MongrateConfig, env: Readonly<Record<string, string | undefined>> = process.env): ConfiguredMigratorOptions {
   const uri = (config.uriEnv ? env[config.uriEnv] : undefined) || config.uri;
-  const { migrations, database, migrationsCollection, historyCollection, lockCollection, leaseMs, lockWaitTimeoutMs, batchSize, allowOutOfOrder } = config;
+  const { migrations, database, migrationsCollection, historyCollection, lockCollection, leaseMs, lockWaitTimeoutMs, batchSize, concurrency, allowOutOfOrder } = config;
   return {
     ...(uri ? { uri } : {}),
     options: {
@@ -26,6 +26,7 @@ export function migratorOptionsFromConfig(config: MongrateConfig, env: Readonly<
       ...(leaseMs !== undefined ? { leaseMs } : {}),
       ...(lockWaitTimeoutMs !== undefined ? { lockWaitTimeoutMs } : {}),
       ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
       ...(allowOutOfOrder !== undefined ? { allowOutOfOrder } : {}),
     },
   };

@@ -9,6 +9,7 @@ import {
   backupPrefix,
   backupRange,
   checkBatchSize,
+  checkConcurrency,
   checkFields,
   checkStep,
   exactMatch,
@@ -38,6 +39,12 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
   readonly set: Readonly<Record<string, unknown>>;
   /** Documents per batch. Default: the migrator's `batchSize` (`DEFAULT_BATCH_SIZE`, 1000). */
   readonly batchSize?: number;
+  /**
+   * Batches written at once. Each batch is still backed up before it is written and checkpointed in order; more than
+   * one lets the server write one batch while the next is read and backed up. Default: the migrator's `concurrency`
+   * (`DEFAULT_CONCURRENCY`, 2).
+   */
+  readonly concurrency?: number;
   /** Default `DEFAULT_BACKUP_COLLECTION` (`migration_backups`). */
   readonly backupCollection?: string;
   /** Passes over targets that appear behind the scan (concurrent inserts or changes). Default `DEFAULT_MAX_PASSES` (3). */
@@ -114,6 +121,8 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const collection = targetCollection(options);
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
+  const concurrency = options.concurrency ?? ctx.concurrency;
+  checkConcurrency(concurrency);
   checkFields(options.fields, options.set);
   checkSelfExcluding(options.filter, options.set);
   checkStep(options.step);
@@ -129,20 +138,23 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const saved = loadStep<UpdateCheckpoint>(ctx.checkpoint, key, 'backup-and-update');
   const resumed = saved !== undefined;
   let state: UpdateCheckpoint = saved ?? { kind: 'backup-and-update', updated: 0, skipped: 0, batches: 0, passes: 0 };
-  // The progress total is counted alongside the first batches rather than before them: the count is a scan of its own.
+  // The progress total is counted alongside the first batches rather than before them, and only for someone who
+  // follows progress: the count is a scan of its own.
   let total: number | undefined;
-  const counted = target.countDocuments(options.filter).then(
-    (n) => {
-      total = state.updated + n;
-    },
-    () => undefined,
-  );
+  const counted = ctx.progressFollowed
+    ? target.countDocuments(options.filter).then(
+        (n) => {
+          total = state.updated + n;
+        },
+        () => undefined,
+      )
+    : undefined;
   const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
   const leaseAt = ctx.lease.serverFence;
   let fence = leaseAt !== undefined && leaseAt.dbName === ctx.db.databaseName && options.fenced === true ? leaseAt : undefined;
   const paths = new Set<WritePath>();
 
-  const processPage = async (page: Document[]): Promise<void> => {
+  const work = async (page: Document[]): Promise<{ readonly matchedCount: number; readonly skipped: number }> => {
     const docs = page.map((doc): BackupDocument => {
       const before: Record<string, unknown> = {};
       const missing: string[] = [];
@@ -166,6 +178,11 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     guard();
     const { matchedCount, exact } = await writeBatch(docs);
     const skipped = matchedCount < page.length ? await settle(docs, matchedCount, exact) : 0;
+    return { matchedCount, skipped };
+  };
+
+  /** Called in cursor order, one batch at a time: the checkpoint only counts batches whose write has finished. */
+  const commit = async ({ matchedCount, skipped }: { readonly matchedCount: number; readonly skipped: number }): Promise<void> => {
     state = { ...state, updated: state.updated + matchedCount, skipped: state.skipped + skipped, batches: state.batches + 1 };
     await saveStep(ctx.checkpoint, key, state);
     ctx.progress({ phase: 'update', done: state.updated, ...(total === undefined ? {} : { total: Math.max(total, state.updated) }) });
@@ -232,13 +249,6 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
    * count is exact (the bulk's matches) or read back afterwards (the fenced write reports no count).
    */
   const writeBatch = async (docs: readonly BackupDocument[]): Promise<{ matchedCount: number; exact: boolean }> => {
-    const groups = new Map<string, BackupDocument[]>();
-    for (const b of docs) {
-      const k = BSON.EJSON.stringify({ b: b.before, m: b.missing }, { relaxed: false });
-      const group = groups.get(k);
-      if (group) group.push(b);
-      else groups.set(k, [b]);
-    }
     const conditionOf = (group: readonly BackupDocument[]): Filter<Document> => {
       const first = group[0] as BackupDocument;
       return { $and: [options.filter, { _id: { $in: group.map((b) => b.docId) } }, exactMatch(first.before, first.missing)] } as Filter<Document>;
@@ -246,7 +256,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     if (fence !== undefined) {
       try {
         // One command per batch: the groups' conditions joined by `$or`.
-        const conditions = [...groups.values()].map(conditionOf);
+        const conditions = [...groupByBefore(docs).values()].map(conditionOf);
         const ids = docs.map((b) => b.docId);
         await fencedWrite(fence, ids, (conditions.length === 1 ? conditions[0] : { $or: conditions }) as Filter<Document>);
         paths.add(WritePath.fencedMerge);
@@ -301,7 +311,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     // One streaming cursor per pass, in `_id` order: a single scan, however large the collection (measured on
     // DocumentDB: the sorted cursor reads the targets about 3× faster than an unsorted one, whose getMores re-scan).
     // Updated documents stop matching the filter, so a resumed or repeated pass only sees what is left.
-    await forEachBatch(target.find(options.filter, { projection, batchSize, sort: { _id: 1 }, ...EXACT_READ }), batchSize, guard, processPage);
+    await forEachBatch(target.find(options.filter, { projection, batchSize, sort: { _id: 1 }, ...EXACT_READ }), { batchSize, concurrency, beforeBatch: guard, work, commit });
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
     // Targets appeared behind the cursor, or changed under our update: sweep again.
@@ -349,10 +359,26 @@ async function insertBackups(backups: Collection<BackupDocument>, docs: readonly
   }
 }
 
-/** `filter`, plus this document's `_id` and the exact values its backup holds. */
+/**
+ * `filter`, plus this document's `_id` and the exact values its backup holds. The `_id` stays a top-level equality (the
+ * server finds the document by its index); a condition of `filter` on a key the backup's condition also sets moves
+ * into `$and`. A filter's plain string or boolean equality on a backed-up field is left out: the document matched it
+ * when read, and the backup's condition requires that field to hold exactly the value read (one condition less for
+ * the server to check per document).
+ */
 function casFilter(filter: Filter<Document>, backup: BackupDocument): Filter<Document> {
-  const own = { _id: backup.docId, ...exactMatch(backup.before, backup.missing) };
-  return ('_id' in filter || '$expr' in filter ? { $and: [filter, own] } : { ...filter, ...own }) as Filter<Document>;
+  const own: Document = exactMatch(backup.before, backup.missing);
+  const merged: Document = { _id: backup.docId };
+  const and: Document[] = [];
+  for (const [key, condition] of Object.entries(filter as Document)) {
+    if (key in backup.before && (typeof condition === 'string' || typeof condition === 'boolean')) continue;
+    if (key === '$and' && Array.isArray(condition)) and.push(...(condition as Document[]));
+    else if (key === '_id' || key in own) and.push({ [key]: condition });
+    else merged[key] = condition;
+  }
+  Object.assign(merged, own);
+  if (and.length > 0) merged.$and = and;
+  return merged as Filter<Document>;
 }
 
 /** Whether `doc` still holds, in some field the migration writes, that field's before-value (a value other than the written one). */
@@ -361,6 +387,18 @@ function keepsBeforeValue(doc: Document, backup: BackupDocument, written: Readon
     if (field in backup.before) return !sameValue(backup.before[field], value) && field in doc && sameValue(doc[field], backup.before[field]);
     return backup.missing.includes(field) && !(field in doc);
   });
+}
+
+/** The batch's backups by their before-values (usually one group). */
+function groupByBefore(docs: readonly BackupDocument[]): Map<string, BackupDocument[]> {
+  const groups = new Map<string, BackupDocument[]>();
+  for (const b of docs) {
+    const k = BSON.EJSON.stringify({ b: b.before, m: b.missing }, { relaxed: false });
+    const group = groups.get(k);
+    if (group) group.push(b);
+    else groups.set(k, [b]);
+  }
+  return groups;
 }
 
 /** `filter` narrowed to some `_id`s. */

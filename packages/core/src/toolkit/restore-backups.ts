@@ -6,6 +6,7 @@ import {
   backupPrefix,
   backupRange,
   checkBatchSize,
+  checkConcurrency,
   checkStep,
   exactMatch,
   holds,
@@ -27,6 +28,8 @@ export const MAX_LISTED_CONFLICTS = 100;
 export interface RestoreBackupsOptions extends ToolkitTarget {
   /** Default: the migrator's `batchSize` (`DEFAULT_BATCH_SIZE`, 1000). */
   readonly batchSize?: number;
+  /** Batches restored at once, checkpointed in order. Default: the migrator's `concurrency` (`DEFAULT_CONCURRENCY`, 2). */
+  readonly concurrency?: number;
   /** Default `DEFAULT_BACKUP_COLLECTION` (`migration_backups`). */
   readonly backupCollection?: string;
   /** The `step` given to `backupAndUpdate`, if any. Default: none. */
@@ -54,6 +57,13 @@ export interface RestoreBackupsResult {
   readonly docsPerSecond: number;
 }
 
+/** What one batch's restore did. */
+interface BatchRestored {
+  readonly matchedCount: number;
+  readonly alreadyRestored: number;
+  readonly conflicts: readonly RestoreConflict[];
+}
+
 interface RestoreCheckpoint {
   readonly kind: 'restore-backups';
   readonly restored: number;
@@ -75,6 +85,8 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   const collection = targetCollection(options);
   const batchSize = options.batchSize ?? ctx.batchSize;
   checkBatchSize(batchSize);
+  const concurrency = options.concurrency ?? ctx.concurrency;
+  checkConcurrency(concurrency);
   checkStep(options.step);
   const started = performance.now();
   const target = ctx.db.collection(collection);
@@ -86,12 +98,13 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   let state: RestoreCheckpoint = saved ?? { kind: 'restore-backups', restored: 0, alreadyRestored: 0, conflicts: 0, batches: 0 };
   // Backups are scanned in `_id` order; a resume continues after the last checkpointed one.
   const remaining = state.after === undefined ? range : { $gt: state.after, $lt: range.$lt };
-  const total = state.restored + state.alreadyRestored + state.conflicts + (await backups.countDocuments({ _id: remaining }));
+  // The progress total, only for someone who follows progress.
+  const total = ctx.progressFollowed ? state.restored + state.alreadyRestored + state.conflicts + (await backups.countDocuments({ _id: remaining })) : undefined;
   const conflictList: RestoreConflict[] = [];
   const clock = new ServerClock(ctx.db);
   const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
 
-  const processPage = async (page: BackupDocument[]): Promise<void> => {
+  const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
     const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
       const { set, unset } = restoreOf(b);
       return {
@@ -137,27 +150,34 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
           // A resumed batch: the copies exist already.
           if (!writeErrorsOf(error)?.every((e) => e.code === DUPLICATE_KEY)) throw error;
         });
-      for (const { backup, current } of conflicts) {
-        if (conflictList.length < MAX_LISTED_CONFLICTS) conflictList.push({ docId: backup.docId, reason: current ? 'changed' : 'deleted' });
-      }
       ctx.logger.warn('documents changed since the migration wrote them were not restored', { conflicts: conflicts.length });
     }
+    return { matchedCount, alreadyRestored, conflicts: conflicts.map(({ backup, current }): RestoreConflict => ({ docId: backup.docId, reason: current ? 'changed' : 'deleted' })) };
+  };
+
+  /**
+   * Called in `_id` order, one batch at a time, so `after` never passes a batch still being restored: a resume
+   * continues after the last batch that finished, and every batch before it has finished too.
+   */
+  const commit = async (done: BatchRestored, page: BackupDocument[]): Promise<void> => {
+    for (const conflict of done.conflicts) if (conflictList.length < MAX_LISTED_CONFLICTS) conflictList.push(conflict);
     state = {
       ...state,
-      restored: state.restored + matchedCount,
-      alreadyRestored: state.alreadyRestored + alreadyRestored,
-      conflicts: state.conflicts + conflicts.length,
+      restored: state.restored + done.matchedCount,
+      alreadyRestored: state.alreadyRestored + done.alreadyRestored,
+      conflicts: state.conflicts + done.conflicts.length,
       batches: state.batches + 1,
       after: String(page[page.length - 1]?._id),
     };
     await saveStep(ctx.checkpoint, key, state);
-    ctx.progress({ phase: 'restore', done: state.restored + state.alreadyRestored + state.conflicts, total });
+    const handled = state.restored + state.alreadyRestored + state.conflicts;
+    ctx.progress({ phase: 'restore', done: handled, ...(total === undefined ? {} : { total }) });
   };
 
   // One streaming cursor in `_id` order: a single scan of the backups, read without type promotion so every value goes
   // back exactly as it was. They are deleted together at the end. A rerun after a crash continues after the last
   // checkpointed batch; documents of the batch the crash cut short are found restored and counted as such.
-  await forEachBatch(backups.find({ _id: remaining }, { batchSize, sort: { _id: 1 }, ...EXACT_READ }), batchSize, guard, processPage);
+  await forEachBatch(backups.find({ _id: remaining }, { batchSize, sort: { _id: 1 }, ...EXACT_READ }), { batchSize, concurrency, beforeBatch: guard, work, commit });
   guard();
   await backups.deleteMany({ _id: range });
   const durationMs = performance.now() - started;

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Decimal128, Double, Int32, Long, type Collection, type Document } from 'mongodb';
+import { exactMatch } from '../../packages/core/src/toolkit/backup-document.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+
+/**
+ * The compare-and-set behind every toolkit write: `exactMatch` must hold for exactly the value a backup recorded and
+ * for no other value an application could have written in between, on the real server.
+ */
+let t: TestDatabase;
+let docs: Collection<Document>;
+beforeAll(async () => {
+  t = await openTestDatabase(import.meta.filename);
+  docs = t.db.collection('values');
+});
+afterAll(async () => {
+  await t.drop();
+});
+
+const DATE = new Date('2026-01-02T03:04:05.678Z');
+/** [label, value stored, expected (as a backup holds it), should match]; `undefined` as stored means "field absent". */
+const CASES: ReadonlyArray<readonly [string, unknown, unknown, boolean]> = [
+  ['same string', 'unspent', 'unspent', true],
+  ['another string', 'pending', 'unspent', false],
+  ['an array holding the value', ['unspent'], 'unspent', false],
+  ['int32 5 against double 5.0', new Int32(5), new Double(5), false],
+  ['double 5.0 against int32 5', new Double(5), new Int32(5), false],
+  ['long 5 against int32 5', Long.fromNumber(5), new Int32(5), false],
+  ['decimal 5 against int32 5', Decimal128.fromString('5'), new Int32(5), false],
+  ['same int32', new Int32(5), new Int32(5), true],
+  ['null against null', null, null, true],
+  ['absent against null', undefined, null, false],
+  ['same date', DATE, DATE, true],
+  ['another date', new Date(DATE.getTime() + 1), DATE, false],
+  ['date against its milliseconds', DATE.getTime(), DATE, false],
+  ['same object', { a: new Int32(1), b: 'x' }, { a: new Int32(1), b: 'x' }, true],
+  ['object with fields reordered', { b: 'x', a: new Int32(1) }, { a: new Int32(1), b: 'x' }, false],
+  ['same array', [new Int32(1), 'x'], [new Int32(1), 'x'], true],
+  ['boolean true against 1', new Int32(1), true, false],
+];
+
+describe('exactMatch on the server', () => {
+  it.each(CASES)('%s', async (label, stored, expected, matches) => {
+    const _id = `case:${label}`;
+    await docs.insertOne(stored === undefined ? { _id, other: 1 } : ({ _id, other: 1, field: stored } as Document));
+    expect(await docs.countDocuments({ _id, ...exactMatch({ field: expected }) } as Document)).toBe(matches ? 1 : 0);
+  });
+
+  it('a field listed as missing matches only when it is absent, never when it holds null', async () => {
+    await docs.insertMany([{ _id: 'absent', other: 1 }, { _id: 'null', other: 1, gone: null }] as Document[]);
+    const condition = exactMatch({ other: new Int32(1) }, ['gone']);
+    expect((await docs.find({ _id: { $in: ['absent', 'null'] }, ...condition } as Document).toArray()).map((d) => d._id)).toEqual(['absent']);
+  });
+});
