@@ -2,7 +2,7 @@
  * Benchmark of migration 004 against the floor (raw driver operations doing the same work) and against the seed's
  * design (load everything, one backup document, updateMany, restore one document per round trip), side by side on
  * one server in one run. Prints a table and writes JSON to bench-results/.
- *   pnpm bench [--sizes 1e4,1e5,1e6] [--no-sweep] [--sweep-size 1e6] [--sweep-only]
+ *   pnpm bench [--sizes 1e4,1e5,1e6] [--reps 3] [--no-sweep] [--sweep-size 1e6] [--sweep-only]
  * The batch-size sweep runs at --sweep-size (default: the largest size). The JSON records the server, the machine and
  * its load average, each phase's commands by name (the profile), and which data-write path the toolkit took.
  * Run it with --expose-gc (the script re-executes itself with it) so peak memory is what is retained.
@@ -25,6 +25,8 @@ const sweep = !args.includes('--no-sweep');
 /** Only the batch-size sweep (at --sweep-size). */
 const sweepOnly = args.includes('--sweep-only');
 const sweepSize = args.includes('--sweep-size') ? Number(args[args.indexOf('--sweep-size') + 1]) : Math.max(...sizes);
+/** Runs of the floor and of mongrate per size, alternating; each phase reports its median. */
+const reps = args.includes('--reps') ? Math.max(1, Number(args[args.indexOf('--reps') + 1]) || 1) : 3;
 
 interface Measure {
   readonly ms: number;
@@ -74,6 +76,12 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), profile: roundProfile(profile), writePaths, ...(error ? { error } : {}) };
+}
+
+/** The run with the median time (the lower middle one of an even count). */
+function median<T extends { readonly ms: number }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
 }
 
 /** What has been measured so far, in case a long run is cut short. */
@@ -194,10 +202,33 @@ try {
   for (const n of sweepOnly ? [] : sizes) {
     const loadBefore = load();
     const targets = await fresh(db, n);
-    const f = await floor(db);
-    const o = await ours(client, db);
+    // The floor and mongrate alternate, `reps` times each, and each phase reports its median run: on a small shared
+    // machine one run of a 1 s phase swings by a third (the server's own autovacuum and checkpoints land anywhere).
+    const floorRuns: Array<Awaited<ReturnType<typeof floor>>> = [];
+    const ourRuns: Array<Awaited<ReturnType<typeof ours>>> = [];
+    for (let rep = 0; rep < reps; rep++) {
+      floorRuns.push(await floor(db));
+      ourRuns.push(await ours(client, db));
+    }
+    const f = { preview: median(floorRuns.map((r) => r.preview)), up: median(floorRuns.map((r) => r.up)), down: median(floorRuns.map((r) => r.down)) };
+    const o = {
+      preview: median(ourRuns.map((r) => r.preview)),
+      up: median(ourRuns.map((r) => r.up)),
+      noop: median(ourRuns.map((r) => r.noop)),
+      down: median(ourRuns.map((r) => r.down)),
+    };
     const s = await seedDesign(db);
-    (out.sizes as Record<string, unknown>)[String(n)] = { targets, floor: f, ours: o, seedDesign: s, loadBefore, loadAfter: load(), upWritePath: pathOf(o.up) };
+    (out.sizes as Record<string, unknown>)[String(n)] = {
+      targets,
+      reps,
+      floor: f,
+      ours: o,
+      seedDesign: s,
+      runs: { floor: floorRuns.map((r) => ({ preview: r.preview.ms, up: r.up.ms, down: r.down.ms })), ours: ourRuns.map((r) => ({ preview: r.preview.ms, up: r.up.ms, down: r.down.ms })) },
+      loadBefore,
+      loadAfter: load(),
+      upWritePath: pathOf(o.up),
+    };
     savePartial(out);
     const label = `${n.toExponential(0)} (${targets.toLocaleString('en-US')} targets)`;
     rows.push([label, 'preview', `${o.preview.ms} ms`, `${f.preview.ms} ms ($group)`, ratio(o.preview, f.preview), '-', `${o.preview.roundTrips}`, `${o.preview.rssMb}`]);
