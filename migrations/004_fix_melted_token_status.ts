@@ -26,6 +26,8 @@ const NUMERIC_TYPES = ['int', 'long', 'double', 'decimal'];
 const SATS = {
   $switch: {
     branches: [
+      // Decimals as doubles: a sum of sats is for reading, and a Decimal128 total is not a number to the report.
+      { case: { $eq: [{ $type: '$total_amount' }, 'decimal'] }, then: { $toDouble: '$total_amount' } },
       { case: { $in: [{ $type: '$total_amount' }, NUMERIC_TYPES] }, then: '$total_amount' },
       { case: { $in: [{ $type: '$total_amount' }, ['missing', 'null']] }, then: 0 },
       { case: { $eq: [{ $type: '$total_amount' }, 'string'] }, then: { $convert: { input: '$total_amount', to: 'double', onError: null, onNull: null } } },
@@ -53,15 +55,17 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
   const [facets] = await CashuToken.aggregate<{
     melted: Array<{ n: number }>;
     targets: Array<{ users: number; tokens: number; sats: number; unsummable: number; top: Array<{ npub: string | null; tokens: number; sats: number }> }>;
-    samples: Array<{ transaction_id: unknown; total_amount: unknown; createdAt: unknown; npub: unknown }>;
+    samples: Array<{ transaction_id: unknown; total_amount: unknown; sats: number | null; createdAt: unknown; npub: unknown }>;
   }>([
     { $match: { transaction_type: TransactionType.melted } },
-    { $project: { npub: 1, target: { $eq: ['$status', TokenStatus.unspent] }, sats: SATS, total_amount: 1, createdAt: 1, transaction_id: 1 } },
+    // `status` stays as it is and each branch selects targets with the query `up` uses, so the preview counts exactly
+    // what `up` migrates (a status stored as an array holding 'unspent' included).
+    { $project: { npub: 1, status: 1, sats: SATS, total_amount: 1, createdAt: 1, transaction_id: 1 } },
     {
       $facet: {
         melted: [{ $count: 'n' }],
         targets: [
-          { $match: { target: true } },
+          { $match: { status: TokenStatus.unspent } },
           { $group: { _id: '$npub', tokens: { $sum: 1 }, sats: { $sum: { $ifNull: ['$sats', 0] } }, unsummable: { $sum: { $cond: [{ $eq: ['$sats', null] }, 1, 0] } } } },
           {
             $group: {
@@ -75,10 +79,10 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
           },
         ],
         samples: [
-          { $match: { target: true } },
+          { $match: { status: TokenStatus.unspent } },
           { $sort: { createdAt: 1, _id: 1 } },
           { $limit: Math.max(1, ctx.samples) },
-          { $project: { transaction_id: 1, total_amount: 1, createdAt: 1, npub: 1 } },
+          { $project: { transaction_id: 1, total_amount: 1, sats: 1, createdAt: 1, npub: 1 } },
         ],
       },
     },
@@ -111,7 +115,7 @@ export async function preview(ctx: PreviewContext): Promise<ImpactReport> {
       {
         title: `Sample tokens (${samples.length} oldest)`,
         columns: ['transaction_id', 'amount', 'created_at'],
-        rows: samples.map((s) => [String(s.transaction_id), Number(s.total_amount ?? 0), s.createdAt instanceof Date ? s.createdAt.toISOString() : null]),
+        rows: samples.map((s) => [String(s.transaction_id), s.sats, s.createdAt instanceof Date ? s.createdAt.toISOString() : null]),
       },
     ],
     data: {

@@ -234,6 +234,12 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       const badEnv = await run(['status', '--migrations', BASIC], { ...env, MONGRATE_BATCH_SIZE: 'lots' });
       expect(badEnv.code).toBe(ExitCode.badInput);
       expect(badEnv.stderr).toContain('MONGRATE_BATCH_SIZE');
+      // Out of range from the environment is refused like the flag, naming the variable.
+      for (const [name, value, range] of [['MONGRATE_CONCURRENCY', '17', '1 to 16'], ['MONGRATE_BATCH_SIZE', '200000', '1 to 100000']] as const) {
+        const outOfRange = await run(['status', '--migrations', BASIC], { ...env, [name]: value });
+        expect(outOfRange.code).toBe(ExitCode.badInput);
+        expect(outOfRange.stderr).toContain(`Setting ${name} in the environment must be a whole number from ${range} (got ${value})`);
+      }
     });
   });
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { ObjectId, type Collection, type Document } from 'mongodb';
+import { Decimal128, ObjectId, type Collection, type Document } from 'mongodb';
 import { MigrationAlreadyAppliedError, MigrationNotAppliedError, type Migrator } from '@mongrate/core';
 import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
 import { seedSampleData, sampleNpub, sampleWalletId } from '@nctool/cashu-models/sample-data';
@@ -74,6 +74,24 @@ describe('migration 004: fix melted token status', () => {
     expect(result?.report?.estimate?.basis).toMatch(/timed read/);
     expect(await collectionHash(tokens)).toBe(hashBefore);
     expect(await t.db.collection('migrations').countDocuments()).toBe(0);
+  });
+
+  it('preview counts exactly what up migrates, a status array holding "unspent" and a Decimal128 amount included', async () => {
+    const base = { wallet_id: sampleWalletId(1, 1), proofs: [{ id: 'x', amount: 1, secret: 's', C: 'c' }], mint_url: 'https://testnut.cashu.space', transaction_type: 'melted', metadata: {} };
+    await tokens.insertMany([
+      { ...base, _id: new ObjectId(), npub: sampleNpub(1), status: ['unspent'], total_amount: 5, transaction_id: 'odd_array_status', createdAt: new Date('2023-01-01') },
+      { ...base, _id: new ObjectId(), npub: sampleNpub(2), status: 'unspent', total_amount: Decimal128.fromString('2.50'), transaction_id: 'odd_decimal_amount', createdAt: new Date('2023-01-02') },
+      { ...base, _id: new ObjectId(), npub: sampleNpub(2), status: 'spent', total_amount: 9, transaction_id: 'odd_spent', createdAt: new Date('2023-01-03') },
+    ] as Document[]);
+    const [result] = await migrator().preview({ top: 5, samples: 5 });
+    const data = result?.report?.data as Record<string, unknown>;
+    expect(data).toMatchObject({ meltedTotal: 3, targets: 2, sats: 7.5, users: 2 });
+    expect(result?.report?.tables?.[1]?.rows).toEqual([
+      ['odd_array_status', 5, '2023-01-01T00:00:00.000Z'],
+      ['odd_decimal_amount', 2.5, '2023-01-02T00:00:00.000Z'],
+    ]);
+    const up = await migrator().up();
+    expect(up.migrations[0]?.counts).toMatchObject({ flipped: 2 });
   });
 
   it('up flips exactly the targets; a second up is a no-op; up 004 says already completed', async () => {

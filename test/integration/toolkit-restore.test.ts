@@ -46,6 +46,34 @@ describe('restoreBackups', () => {
     expect(await t.db.collection(BACKUPS).countDocuments({ 'conflict.current': null })).toBe(3);
   });
 
+  it('a rollback resumed after a crash parks each conflicting document once, whichever batches it redoes', async () => {
+    await seed(40);
+    await backupAndUpdate(ctx('up'), options(RUN_AT));
+    // The app changes 12 documents spread over every batch.
+    await tokens.updateMany({ i: { $in: [0, 3, 6, 9, 13, 17, 21, 25, 29, 33, 36, 39] } }, { $set: { status: 'failed' } });
+    // The first attempt restores every batch but its checkpoints stop being saved after the first (a crash right
+    // after the writes, as a kill -9 lands); the second attempt, another process with the same rollback, redoes them.
+    const store = { value: undefined as unknown };
+    let saves = 0;
+    const crashing = toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 10, checkpoint: store });
+    const first = {
+      ...crashing,
+      checkpoint: {
+        load: crashing.checkpoint.load,
+        save: async (value: unknown) => {
+          if (++saves > 1) throw new Error('simulated crash');
+          await crashing.checkpoint.save(value);
+        },
+      },
+    };
+    await expect(restoreBackups(first, { collection: COLLECTION })).rejects.toThrow('simulated crash');
+    const resumed = await restoreBackups(toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 10, checkpoint: store }), { collection: COLLECTION });
+    expect(resumed.resumed).toBe(true);
+    const copies = await t.db.collection(BACKUPS).find({ _id: { $gte: 'conflict|', $lt: 'conflict}' } } as Document).toArray();
+    expect(copies).toHaveLength(12);
+    expect(new Set(copies.map((c) => String(c.docId))).size).toBe(12);
+  });
+
   it('conflict copies carry the server’s time, not the local clock', async () => {
     await seed(12);
     await backupAndUpdate(ctx('up'), options(RUN_AT));

@@ -1,8 +1,8 @@
-import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS, MAX_CONCURRENCY, DEFAULT_LOCK_WAIT_TIMEOUT_MS, DEFAULT_SERVER_SELECTION_TIMEOUT_MS, InvalidOptionError } from '@mongrate/core';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS, MAX_BATCH_SIZE, MAX_CONCURRENCY, DEFAULT_LOCK_WAIT_TIMEOUT_MS, DEFAULT_SERVER_SELECTION_TIMEOUT_MS, InvalidOptionError } from '@mongrate/core';
 import type { Argv } from 'yargs';
 
-/** The largest batch the data toolkit accepts. */
-export const MAX_BATCH_SIZE = 100_000;
+/** The largest batch the data toolkit accepts (core's constant, re-exported). */
+export { MAX_BATCH_SIZE };
 export const DEFAULT_CLI_LOG_LEVEL = 'warn';
 
 /** A yargs `coerce` for a whole-number option: anything else is bad input that names the flag and the value. */

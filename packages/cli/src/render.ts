@@ -7,7 +7,8 @@ const counts = (c: Readonly<Record<string, number>> | undefined) => (c && Object
 
 /** Left-aligned text columns, right-aligned numbers. */
 export function table(columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : (c ?? '-'))));
+  // A migration's own report may hold other values (a Decimal128 sum, a Date): shown as their text.
+  const cells = rows.map((r) => r.map((c: unknown) => (typeof c === 'number' ? n(c) : c === null || c === undefined ? '-' : String(c))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const line = (r: readonly string[]) =>

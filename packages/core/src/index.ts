@@ -124,7 +124,7 @@ export {
   type RestoreBackupsResult,
   type RestoreConflict,
 } from './toolkit/restore-backups.js';
-export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, MAX_CONCURRENCY, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
+export { DEFAULT_BACKUP_COLLECTION, DEFAULT_MAX_PASSES, MAX_BATCH_SIZE, MAX_CONCURRENCY, backupPrefix, type BackupDocument } from './toolkit/backup-document.js';
 export { ESTIMATE_PROBE_SIZE, estimateBackupAndUpdate, type EstimateOptions } from './toolkit/estimate-duration.js';
 export { inspectBackups, type BackupCounts, type InspectBackupsOptions, type InspectBackupsResult } from './toolkit/inspect-backups.js';
 export type { MongooseModelLike, ToolkitTarget } from './toolkit/target.js';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidOptionError } from '../errors.js';
 import { messageOf } from '../driver-errors.js';
+import { MAX_BATCH_SIZE, MAX_CONCURRENCY } from '../toolkit/backup-document.js';
 
 /** File names searched for, in this order, from the working folder upwards. */
 export const CONFIG_FILE_NAMES = ['mongrate.config.js', 'mongrate.config.mjs', 'mongrate.config.cjs', 'mongrate.config.json'] as const;
@@ -121,6 +122,9 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   return { config: checkConfig(raw, 'the environment', (k) => envName(k)), names };
 }
 
+/** Upper bounds of the counts that have one, as the flags and the Migrator check them. */
+const COUNT_MAX: Partial<Record<ConfigKey, number>> = { batchSize: MAX_BATCH_SIZE, concurrency: MAX_CONCURRENCY };
+
 function checkConfig(raw: unknown, where: string, label: (k: ConfigKey) => string = (k) => k): MongrateConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidOptionError(`The ${where} must hold an object of settings.`);
   const out: Record<string, unknown> = {};
@@ -134,10 +138,12 @@ function checkConfig(raw: unknown, where: string, label: (k: ConfigKey) => strin
         : kind === 'strings'
           ? (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) || (typeof value === 'string' && value !== '')
           : kind === 'count'
-            ? Number.isSafeInteger(value) && (value as number) >= (key === 'lockWaitTimeoutMs' ? 0 : 1)
+            ? Number.isSafeInteger(value) && (value as number) >= (key === 'lockWaitTimeoutMs' ? 0 : 1) && (value as number) <= (COUNT_MAX[key as ConfigKey] ?? Number.MAX_SAFE_INTEGER)
             : typeof value === 'boolean';
     if (!ok) {
-      const expected = { string: 'a non-empty string', strings: 'a non-empty list of strings', count: 'a positive whole number', boolean: 'true or false' }[kind];
+      const max = COUNT_MAX[key as ConfigKey];
+      const count = max === undefined ? 'a positive whole number' : `a whole number from 1 to ${max}`;
+      const expected = { string: 'a non-empty string', strings: 'a non-empty list of strings', count, boolean: 'true or false' }[kind];
       throw new InvalidOptionError(`Setting ${label(key as ConfigKey)} in ${where} must be ${expected} (got ${JSON.stringify(value)}).`);
     }
     out[key] = kind === 'strings' && typeof value === 'string' ? [value] : value;

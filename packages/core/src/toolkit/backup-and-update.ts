@@ -79,7 +79,11 @@ function isUnsupported(error: unknown): boolean {
 }
 
 export interface BackupAndUpdateResult {
-  /** Documents changed (in this attempt and any it resumed): the number of backups once no target remains. */
+  /**
+   * Documents changed (in this attempt and any it resumed): the number of backups once no target remains. While
+   * targets remain (`remaining` > 0) it counts writes, so a document the application made a target again and that was
+   * written again counts twice.
+   */
   readonly updated: number;
   /**
    * Backups kept: one per changed document, plus any document another writer changed around our update when the
@@ -90,6 +94,7 @@ export interface BackupAndUpdateResult {
   readonly skipped: number;
   /** Documents still matching the filter afterwards (0 unless writers keep adding targets). */
   readonly remaining: number;
+  /** Batches checkpointed; after a resume, batches that finished but were never checkpointed are not counted. */
   readonly batches: number;
   readonly passes: number;
   /** Whether this attempt continued an earlier, unfinished one. */

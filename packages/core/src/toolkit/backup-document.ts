@@ -64,9 +64,12 @@ export function checkFields(fields: readonly string[], set: Readonly<Record<stri
   }
 }
 
+/** The largest batch the toolkit accepts. */
+export const MAX_BATCH_SIZE = 100_000;
+
 export function checkBatchSize(batchSize: number): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
-    throw new InvalidOptionError(`batchSize must be a whole number from 1 to 100000 (got ${batchSize}).`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new InvalidOptionError(`batchSize must be a whole number from 1 to ${MAX_BATCH_SIZE} (got ${batchSize}).`);
   }
 }
 
@@ -110,8 +113,9 @@ export function holds(doc: Document, values: Readonly<Record<string, unknown>>, 
  * A query condition true exactly when each field holds `values[field]` and each of `missing` is absent. One `$expr`
  * compares a document built from the fields with the expected one, as whole values (`{ a: 1 }` would also match an
  * array holding 1; a missing field is left out of the built document, so it never equals a null), plus each value's
- * top-level BSON type where equality alone would not tell it (5 equals 5.0; a string equals a symbol). A numeric type
- * changed deeper inside an object or array, with the same value, is not seen. One expression per document keeps the
+ * top-level BSON type where equality alone would not tell it (5 equals 5.0; a string equals a symbol), and, for a
+ * Double or a Decimal, its exact form (1.0 and 1.00, 0 and -0). A numeric type or form changed deeper inside an object
+ * or array, with the same value, is not seen. One expression per document keeps the
  * server's work per checked document small (measured on DocumentDB: about 40% less than one operator per field).
  */
 export function exactMatch(values: Readonly<Record<string, unknown>>, missing: readonly string[] = []): Document {
@@ -123,6 +127,9 @@ export function exactMatch(values: Readonly<Record<string, unknown>>, missing: r
     expected[field] = value;
     const type = aggregationType(value);
     if (type !== undefined && !TYPE_EXACT_UNDER_EQ.has(type)) types.push({ $eq: [{ $type: `$${field}` }, type] });
+    // Equal numbers can still differ: a Decimal's precision (1.0, 1.00) or a zero's sign. The server's own string of
+    // each tells them apart.
+    if (type === 'double' || type === 'decimal') types.push({ $eq: [{ $toString: `$${field}` }, { $toString: { $literal: value } }] });
   }
   for (const field of missing) actual[field] = `$${field}`;
   const equal = { $eq: [actual, { $literal: expected }] };

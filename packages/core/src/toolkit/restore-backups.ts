@@ -141,7 +141,9 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         .insertMany(
           conflicts.map(({ backup, current }) => ({
             ...backup,
-            _id: `conflict|${ctx.migration.runId}|${backup._id}`,
+            // Keyed by the rollback (its first attempt's time), not the process: a resumed rollback that redoes a
+            // finished but uncheckpointed batch finds its copies there already, and parks none twice.
+            _id: `conflict|${ctx.migration.runAt.getTime()}|${backup._id}`,
             conflict: { at, runId: ctx.migration.runId, current },
           })),
           { ordered: false },
