@@ -78,10 +78,14 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), profile: roundProfile(profile), writePaths, ...(error ? { error } : {}) };
 }
 
-/** The run with the median time (the lower middle one of an even count). */
-function median<T extends { readonly ms: number }>(runs: readonly T[]): T {
+/**
+ * The run with the median time (the lower middle one of an even count), with the highest peak RSS of all runs: later
+ * runs start from a heap the earlier ones grew, so their own peaks above the start read low.
+ */
+function median(runs: readonly Measure[]): Measure {
   const sorted = [...runs].sort((a, b) => a.ms - b.ms);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)] as Measure;
+  return { ...middle, rssMb: Math.max(...runs.map((r) => r.rssMb)) };
 }
 
 /** What has been measured so far, in case a long run is cut short. */
