@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Decimal128, Double, Int32, Long, type Collection, type Document } from 'mongodb';
-import { exactMatch } from '../../packages/core/src/toolkit/backup-document.js';
+import { exactExpression, exactMatch } from '../../packages/core/src/toolkit/backup-document.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 
 /**
@@ -57,5 +57,18 @@ describe('exactMatch on the server', () => {
     await docs.insertMany([{ _id: 'absent', other: 1 }, { _id: 'null', other: 1, gone: null }] as Document[]);
     const condition = exactMatch({ other: new Int32(1) }, ['gone']);
     expect((await docs.find({ _id: { $in: ['absent', 'null'] }, ...condition } as Document).toArray()).map((d) => d._id)).toEqual(['absent']);
+  });
+});
+
+describe('exactExpression in an update pipeline (the conditional update)', () => {
+  // The update finds the document by `_id` alone and sets a field only where the expression holds; the server must
+  // count a document left as it is as not modified, since that count is how `backupAndUpdate` learns what it wrote.
+  it.each(CASES)('%s', async (label, stored, expected, matches) => {
+    const _id = `update:${label}`;
+    await docs.insertOne(stored === undefined ? { _id, other: 1 } : ({ _id, other: 1, field: stored } as Document));
+    const before = await docs.findOne({ _id } as Document);
+    const result = await docs.updateOne({ _id } as Document, [{ $set: { written: { $cond: [exactExpression({ field: expected }), true, '$written'] } } }]);
+    expect(result.modifiedCount).toBe(matches ? 1 : 0);
+    expect(await docs.findOne({ _id } as Document)).toEqual(matches ? { ...before, written: true } : before);
   });
 });

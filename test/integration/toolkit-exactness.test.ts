@@ -21,13 +21,17 @@ const baseOptions = (extra: Partial<BackupAndUpdateOptions> = {}): BackupAndUpda
   ...extra,
 });
 
-// Each test runs on both data-write paths: `updateMany` (no server fence) and the fenced `$merge` through a lease document.
-describe.each([['update-many'], ['fenced-merge']] as const)('toolkit exactness (%s): down restores exactly what up overwrote', (path) => {
+// Each test runs on the three data-write paths: `conditional-update` (the default: each document's update is found by
+// `_id` and re-checks the values read), `bulk-update` (the filter itself is the condition; taken for a filter whose
+// outcome is not a function of field values, here one with `$expr`) and `fenced-merge` (through a lease document).
+describe.each([['conditional-update'], ['bulk-update'], ['fenced-merge']] as const)('toolkit exactness (%s): down restores exactly what up overwrote', (path) => {
   let t: TestDatabase;
   let tokens: Collection<Document>;
   const fence = path === 'fenced-merge' ? { collection: 'migration_locks', name: 'migrations', fence: 'f'.repeat(24) } : undefined;
+  // The same documents as `{ kind: 'k' }`, in a form the conditional update cannot pin to field values.
+  const opaque = path === 'bulk-update' ? { filter: { $expr: { $eq: ['$kind', 'k'] }, status: 'unspent' } } : {};
   // The fence is opt-in (`fenced: true`): on this path every call asks for it.
-  const options = (extra: Partial<BackupAndUpdateOptions> = {}) => baseOptions({ ...(fence ? { fenced: true } : {}), ...extra });
+  const options = (extra: Partial<BackupAndUpdateOptions> = {}) => baseOptions({ ...opaque, ...(fence ? { fenced: true } : {}), ...extra });
   /** The hook point right after a batch's data write, on this path. */
   const afterWrite = () => (fence ? { collection: fence.collection, method: 'aggregate' as const } : { collection: COLLECTION, method: 'bulkWrite' as const });
   beforeEach(async () => {
@@ -97,7 +101,7 @@ describe.each([['update-many'], ['fenced-merge']] as const)('toolkit exactness (
     const expected = await collectionHash(tokens);
 
     const up = await backupAndUpdate(ctx({ checkpoint: store }), options());
-    expect(up).toMatchObject({ remaining: 0, updated: 35, backedUp: 35, resumed: false });
+    expect(up).toMatchObject({ remaining: 0, updated: 35, backedUp: 35, resumed: false, writePath: path });
     expect((await t.db.collection(BACKUPS).findOne({ docId: victim }))?.before).toEqual({ status: 'unspent', spent_at: APP_DATE });
 
     const restored = await down();

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { BSON, type Collection, type Document, type Filter } from 'mongodb';
+import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   DEFAULT_MAX_PASSES,
@@ -12,6 +12,7 @@ import {
   checkConcurrency,
   checkFields,
   checkStep,
+  exactExpression,
   exactMatch,
   holds,
   idKey,
@@ -22,6 +23,7 @@ import {
 import { targetCollection, type ToolkitTarget } from './target.js';
 import { InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
+import { filterFields } from './filter-fields.js';
 import type { MigrationContext } from '../migration.js';
 import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
 import { DUPLICATE_KEY } from '../driver-errors.js';
@@ -67,15 +69,32 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
   readonly fenced?: boolean;
 }
 
-/** How `backupAndUpdate` writes a batch. */
-export const WritePath = { fencedMerge: 'fenced-merge', bulkUpdate: 'bulk-update' } as const;
+/**
+ * How `backupAndUpdate` writes a batch: `conditional-update` (one update per document found by its `_id`, whose
+ * pipeline writes only if the document still holds exactly what was read), `bulk-update` (one update per document
+ * whose query filter is the compare-and-set; for filters `conditional-update` cannot re-check, and servers without
+ * update pipelines) or `fenced-merge` (see `fenced`).
+ */
+export const WritePath = { fencedMerge: 'fenced-merge', conditionalUpdate: 'conditional-update', bulkUpdate: 'bulk-update' } as const;
 export type WritePath = (typeof WritePath)[keyof typeof WritePath];
 
 /** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to the bulk update. */
 const UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325]);
+/** Also "cannot run that pipeline", for an update given a pipeline: FailedToParse, TypeMismatch, BadValue. */
+const PIPELINE_UPDATE_UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([...UNSUPPORTED_CODES, 2, 9, 14]);
 
-function isUnsupported(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && UNSUPPORTED_CODES.has((error as { code: unknown }).code);
+function isUnsupported(error: unknown, codes: ReadonlySet<unknown> = UNSUPPORTED_CODES): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && codes.has((error as { code: unknown }).code);
+}
+
+/**
+ * Whether a bulk of pipeline updates was refused as such: the command failed with an "unsupported" code, or every one
+ * of its `operations` updates failed with one (then none was written, and the batch can be written another way).
+ */
+function pipelineUpdateRefused(error: unknown, operations: number): boolean {
+  if (isUnsupported(error, PIPELINE_UPDATE_UNSUPPORTED_CODES)) return true;
+  const failed = writeErrorsOf(error);
+  return failed !== undefined && failed.length === operations && failed.every((e) => PIPELINE_UPDATE_UNSUPPORTED_CODES.has(e.code));
 }
 
 export interface BackupAndUpdateResult {
@@ -138,6 +157,12 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const backups = ctx.db.collection<BackupDocument>(options.backupCollection ?? DEFAULT_BACKUP_COLLECTION);
   const prefix = backupPrefix(ctx.migration.id, collection, options.step);
   const projection = Object.fromEntries(options.fields.map((f) => [f, 1]));
+  // The fields the filter depends on, besides the backed-up ones: read with the targets, so that each document's
+  // update can re-check the filter as "still holds exactly what was read" (see `conditionalWrite`). Undefined when the
+  // filter's outcome cannot be pinned to field values: then the filter itself is the condition (`bulk-update`).
+  const guarded = filterFields(options.filter)?.filter((f) => f !== '_id' && !options.fields.includes(f));
+  const readProjection = { ...projection, ...Object.fromEntries((guarded ?? []).map((f) => [f, 1])) };
+  let conditional = guarded !== undefined;
   const written = asStored(options.set);
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
   const saved = loadStep<UpdateCheckpoint>(ctx.checkpoint, key, 'backup-and-update');
@@ -181,7 +206,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     });
     await insertBackups(backups, docs, guard);
     guard();
-    const { matchedCount, exact } = await writeBatch(docs);
+    const { matchedCount, exact } = await writeBatch(docs, page);
     const skipped = matchedCount < page.length ? await settle(docs, matchedCount, exact) : 0;
     return { matchedCount, skipped };
   };
@@ -253,7 +278,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
    * the lease lives on this server, else one unordered bulk of one compare-and-set `updateOne` per document. Returns the documents written, and whether that
    * count is exact (the bulk's matches) or read back afterwards (the fenced write reports no count).
    */
-  const writeBatch = async (docs: readonly BackupDocument[]): Promise<{ matchedCount: number; exact: boolean }> => {
+  const writeBatch = async (docs: readonly BackupDocument[], page: readonly Document[]): Promise<{ matchedCount: number; exact: boolean }> => {
     const conditionOf = (group: readonly BackupDocument[]): Filter<Document> => {
       const first = group[0] as BackupDocument;
       return { $and: [options.filter, { _id: { $in: group.map((b) => b.docId) } }, exactMatch(first.before, first.missing)] } as Filter<Document>;
@@ -271,6 +296,19 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         if (!isUnsupported(error)) throw error;
         ctx.logger.warn('this server cannot run the fenced batch write ($lookup + $merge); writing with a bulk of compare-and-set updates, guarded by the local lease check only', { error: String(error) });
         fence = undefined;
+        guard();
+      }
+    }
+    if (conditional) {
+      const operations = page.map((doc) => conditionalWrite(doc, guarded ?? []));
+      try {
+        const { modifiedCount } = await target.bulkWrite(operations, { ordered: false });
+        paths.add(WritePath.conditionalUpdate);
+        return { matchedCount: modifiedCount, exact: true };
+      } catch (error) {
+        if (!pipelineUpdateRefused(error, operations.length)) throw error;
+        ctx.logger.warn('this server cannot run an update pipeline; writing with a bulk of compare-and-set filters', { error: String(error) });
+        conditional = false;
         guard();
       }
     }
@@ -310,13 +348,34 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
       .toArray();
   };
 
+  /**
+   * One document's write, found by `_id` alone (the server's cheapest update: measured on DocumentDB, per 1,000
+   * documents about 140 ms, against 220 ms for the same check in the query filter): a pipeline that sets each field of
+   * `set` only if the document still holds exactly the values read (backed-up fields and the fields the filter
+   * depends on), and else leaves it as it is. Holding those values, it still matches the filter and the backup is exact. A
+   * document left as it is counts as not modified, so the bulk's `modifiedCount` is the number written.
+   */
+  const conditionalWrite = (doc: Document, filterOnly: readonly string[]): AnyBulkWriteOperation<Document> => {
+    const values: Record<string, unknown> = {};
+    const missing: string[] = [];
+    for (const field of [...options.fields, ...filterOnly]) {
+      if (field in doc) values[field] = doc[field];
+      else missing.push(field);
+    }
+    const unchanged = exactExpression(values, missing);
+    // Field by field: a `$replaceWith` of the unchanged `$$ROOT` counts as modified on DocumentDB; `$set` of a field to
+    // itself does not, on DocumentDB and MongoDB.
+    const fields = Object.fromEntries(Object.entries(options.set).map(([field, value]) => [field, { $cond: [unchanged, { $literal: value }, `$${field}`] }]));
+    return { updateOne: { filter: { _id: doc._id }, update: [{ $set: fields }] } };
+  };
+
   let remaining: number;
   for (;;) {
     guard();
     // One streaming cursor per pass, in `_id` order: a single scan, however large the collection (measured on
     // DocumentDB: the sorted cursor reads the targets about 3× faster than an unsorted one, whose getMores re-scan).
     // Updated documents stop matching the filter, so a resumed or repeated pass only sees what is left.
-    await forEachBatch(target.find(options.filter, { projection, batchSize, sort: { _id: 1 }, ...EXACT_READ }), { batchSize, concurrency, beforeBatch: guard, work, commit });
+    await forEachBatch(target.find(options.filter, { projection: readProjection, batchSize, sort: { _id: 1 }, ...EXACT_READ }), { batchSize, concurrency, beforeBatch: guard, work, commit });
     remaining = await target.countDocuments(options.filter);
     if (remaining === 0 || state.passes + 1 >= maxPasses) break;
     // Targets appeared behind the cursor, or changed under our update: sweep again.

