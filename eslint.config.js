@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'bench-results/**', 'test/fixtures/broken/**', 'test/consumer/apps/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'bench-results/**', 'test/fixtures/broken/**', 'test/consumer/apps/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },
