@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MongoClient, type CommandStartedEvent, type CommandSucceededEvent, type CommandFailedEvent, type Db, type Document } from 'mongodb';
-import { Migrator, createLogger } from '@mongrate/core';
+import { Migrator, WritePath, createLogger } from '@mongrate/core';
 import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
 import { seedSampleData } from '@nctool/cashu-models/sample-data';
 import { migrationSource } from '@nctool/migrations';
@@ -184,7 +184,13 @@ try {
     if (e.commandName === 'aggregate' && e.command.aggregate === 'migration_locks' && Array.isArray(pipeline) && pipeline.some((st) => '$merge' in st)) {
       writePaths['fenced-merge'] = (writePaths['fenced-merge'] ?? 0) + 1;
     }
-    if (e.commandName === 'update' && e.command.update === CASHU_TOKEN_COLLECTION) writePaths['update'] = (writePaths['update'] ?? 0) + 1;
+    if (e.commandName === 'update' && e.command.update === CASHU_TOKEN_COLLECTION) {
+      // Named after the toolkit's write paths (`WritePath`): an update pipeline per document is the conditional update.
+      const updates: unknown = e.command.updates;
+      const first: unknown = Array.isArray(updates) ? updates[0] : undefined;
+      const kind = typeof first === 'object' && first !== null && 'u' in first && Array.isArray(first.u) ? WritePath.conditionalUpdate : 'update';
+      writePaths[kind] = (writePaths[kind] ?? 0) + 1;
+    }
   });
   const tally = (e: CommandSucceededEvent | CommandFailedEvent) => {
     const entry = (profile[e.commandName] ??= { n: 0, ms: 0 });

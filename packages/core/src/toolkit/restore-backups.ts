@@ -8,6 +8,7 @@ import {
   checkBatchSize,
   checkConcurrency,
   checkStep,
+  exactExpression,
   exactMatch,
   holds,
   idKey,
@@ -16,6 +17,7 @@ import {
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
 import { forEachBatch } from './for-each-batch.js';
+import { conditionalUpdate, pipelineUpdateRefused } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { ServerClock } from '../server-clock.js';
 import { assertMayContinue } from '../lock/migration-lock.js';
@@ -104,7 +106,24 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   const clock = new ServerClock(ctx.db);
   const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
 
-  const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
+  // Each document is put back only if it still holds exactly what the migration wrote: by a conditional update found
+  // by `_id` (see `conditionalUpdate`), or, on a server that refuses update pipelines, by that check as the query.
+  let conditional = true;
+  const write = async (page: readonly BackupDocument[]): Promise<number> => {
+    if (conditional) {
+      const operations = page.map((b) => {
+        const { set, unset } = restoreOf(b);
+        return conditionalUpdate(b.docId, exactExpression(b.after), set, unset);
+      });
+      try {
+        return (await target.bulkWrite(operations, { ordered: false })).modifiedCount;
+      } catch (error) {
+        if (!pipelineUpdateRefused(error, operations.length)) throw error;
+        ctx.logger.warn('this server cannot run an update pipeline; restoring with a bulk of compare-and-set filters', { error: String(error) });
+        conditional = false;
+        guard();
+      }
+    }
     const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
       const { set, unset } = restoreOf(b);
       return {
@@ -114,7 +133,11 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         },
       };
     });
-    const { matchedCount } = await target.bulkWrite(operations, { ordered: false });
+    return (await target.bulkWrite(operations, { ordered: false })).matchedCount;
+  };
+
+  const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
+    const matchedCount = await write(page);
     let alreadyRestored = 0;
     const conflicts: Array<{ backup: BackupDocument; current: Document | null }> = [];
     if (matchedCount < page.length) {
