@@ -106,7 +106,7 @@ export interface BackupAndUpdateResult {
   readonly passes: number;
   /** Whether this attempt continued an earlier, unfinished one. */
   readonly resumed: boolean;
-  /** How the batches' data writes went: `fenced-merge`, `bulk-update`, both joined by `+`, or `none`. */
+  /** How the batches' data writes went (`WritePath`): `conditional-update`, `bulk-update` or `fenced-merge`, several joined by `+` when a fallback happened mid-run, or `none`. */
   readonly writePath: string;
   readonly durationMs: number;
   readonly docsPerSecond: number;
@@ -260,11 +260,12 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   };
 
   /**
-   * The batch's data write, set-based, in one command: per distinct set of before-values (usually one per batch), a
-   * condition on the filter, those documents' `_id`s and exactly those before-values, so it replaces exactly what the
-   * backups hold or nothing; a document inserted meanwhile is not among the `_id`s. Fenced (see `fencedWrite`) when
-   * the lease lives on this server, else one unordered bulk of one compare-and-set `updateOne` per document. Returns the documents written, and whether that
-   * count is exact (the bulk's matches) or read back afterwards (the fenced write reports no count).
+   * The batch's data write, in one command, replacing exactly what the backups hold or nothing; a document inserted
+   * meanwhile is not among the batch's `_id`s. Fenced (see `fencedWrite`) when asked and the lease lives on this
+   * server; else one unordered bulk of one conditional update per document (`conditionalWrite`), or, for a filter it
+   * cannot re-check and on servers without update pipelines, of one compare-and-set query per document (`casFilter`).
+   * Returns the documents written, and whether that count is exact (the bulk's count) or read back afterwards (the
+   * fenced write reports no count).
    */
   const writeBatch = async (docs: readonly BackupDocument[], page: readonly Document[]): Promise<{ matchedCount: number; exact: boolean }> => {
     const conditionOf = (group: readonly BackupDocument[]): Filter<Document> => {
