@@ -23,7 +23,7 @@ import {
 import { targetCollection, type ToolkitTarget } from './target.js';
 import { InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
-import { filterFields } from './filter-fields.js';
+import { filterFields, matchesEquality } from './filter-fields.js';
 import { conditionalUpdate, pipelineUpdateRefused } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
@@ -31,7 +31,11 @@ import { DUPLICATE_KEY } from '../driver-errors.js';
 import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
 
 export interface BackupAndUpdateOptions extends ToolkitTarget {
-  /** Which documents to change; re-checked on every write, so a document that stops matching is left alone. */
+  /**
+   * Which documents to change; re-checked on every write, so a document that stops matching is left alone: by the
+   * values of the fields it names (`conditional-update`), or, for a filter that does not decide by value alone (see
+   * `WritePath`), as each write's query.
+   */
   readonly filter: Filter<Document>;
   /** Top-level fields whose before-values are backed up. Must include every key of `set`. */
   readonly fields: readonly string[];
@@ -72,9 +76,11 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
 
 /**
  * How `backupAndUpdate` writes a batch: `conditional-update` (one update per document found by its `_id`, whose
- * pipeline writes only if the document still holds exactly what was read), `bulk-update` (one update per document
- * whose query filter is the compare-and-set; for filters `conditional-update` cannot re-check, and servers without
- * update pipelines) or `fenced-merge` (see `fenced`).
+ * pipeline writes only if the document still holds exactly what was read); `bulk-update` (one update per document
+ * whose query is the filter plus the compare-and-set: for a filter that does not decide by value alone, one with a
+ * regular expression, `$type`, `$mod`, a bit test, `$expr`, `$where` or any operator outside `$eq`, `$ne`, `$gt(e)`,
+ * `$lt(e)`, `$in`, `$nin`, `$exists`, `$size`, `$all`, `$elemMatch`, `$not`, `$and`, `$or`, `$nor`; and on servers
+ * without update pipelines); or `fenced-merge` (see `fenced`).
  */
 export const WritePath = { fencedMerge: 'fenced-merge', conditionalUpdate: 'conditional-update', bulkUpdate: 'bulk-update' } as const;
 export type WritePath = (typeof WritePath)[keyof typeof WritePath];
@@ -173,6 +179,16 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const paths = new Set<WritePath>();
 
   const work = async (page: Document[]): Promise<{ readonly matchedCount: number; readonly skipped: number }> => {
+    // A target that holds exactly what we write means `set` does not take documents out of the filter (a case the
+    // check before the run cannot see); replacing its backup now would lose the before-values of our first write.
+    if (resumed || state.passes > 0) {
+      const stuck = page.find((doc) => holds(doc, written));
+      if (stuck !== undefined) {
+        throw new InvalidOptionError(
+          `Documents written by this migration still match its filter (document ${idKey(stuck._id)} holds exactly the values of \`set\`): \`set\` must change a field the filter selects on to a value the filter does not match. Such documents keep the backups of their first write, so rolling the migration back restores them.`,
+        );
+      }
+    }
     const docs = page.map((doc): BackupDocument => {
       const before: Record<string, unknown> = {};
       const missing: string[] = [];
@@ -453,7 +469,8 @@ function withIds(filter: Filter<Document>, ids: readonly unknown[]): Filter<Docu
 function checkSelfExcluding(filter: Filter<Document>, set: Readonly<Record<string, unknown>>): void {
   const excludes = Object.entries(set).some(([field, value]) => {
     const wanted = (filter as Record<string, unknown>)[field];
-    return wanted !== undefined && (typeof wanted !== 'object' || wanted === null || wanted instanceof Date) && !sameValue(wanted, value);
+    // Judged as the server's query does: set { v: Long(1) } leaves every document matching filter { v: 1 }.
+    return wanted !== undefined && (typeof wanted !== 'object' || wanted === null || wanted instanceof Date) && !matchesEquality(wanted, value);
   });
   if (!excludes) {
     throw new InvalidOptionError(

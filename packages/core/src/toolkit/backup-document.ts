@@ -115,7 +115,7 @@ export function holds(doc: Document, values: Readonly<Record<string, unknown>>, 
  * tell it (5 equals 5.0; a string equals a symbol; null equals undefined), with the expected one, as whole values
  * (`{ a: 1 }` would also match an array holding 1; a missing field is left out of the built document, so it never
  * equals a null); for a Double or a Decimal, also its exact form (1.0 and 1.00, 0 and -0). A numeric type or form
- * changed deeper inside an object or array, with the same value, is not seen. One object comparison per document
+ * changed deeper inside an object or array, with the same value, is not seen, nor a string there turned into a symbol. One object comparison per document
  * keeps the server's work per checked document small (measured on DocumentDB, per 1,000 updates: one operator per
  * field about 280 ms, one comparison of values plus one per type about 180 ms, values and types in one object about
  * 140 ms).

@@ -24,7 +24,8 @@ const PIPELINE_UPDATE_UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40
  * or every update failed with one (then none was written, and the batch can be written another way).
  */
 export function pipelineUpdateRefused(error: unknown, operations: number): boolean {
-  if (typeof error === 'object' && error !== null && 'code' in error && PIPELINE_UPDATE_UNSUPPORTED_CODES.has((error as { code: unknown }).code)) return true;
+  // A bulk error carries its first write error's code as its own: with write errors, only they decide.
   const failed = writeErrorsOf(error);
-  return failed !== undefined && failed.length === operations && failed.every((e) => PIPELINE_UPDATE_UNSUPPORTED_CODES.has(e.code));
+  if (failed !== undefined) return failed.length === operations && failed.every((e) => PIPELINE_UPDATE_UNSUPPORTED_CODES.has(e.code));
+  return typeof error === 'object' && error !== null && 'code' in error && PIPELINE_UPDATE_UNSUPPORTED_CODES.has((error as { code: unknown }).code);
 }
