@@ -1,15 +1,53 @@
 import { describe, expect, it } from '@jest/globals';
-import { conditionalUpdate, pipelineUpdateRefused } from '../../packages/core/src/toolkit/conditional-update.js';
+import { BSONSymbol, Decimal128, Double, Int32, Long, ObjectId, type Document } from 'mongodb';
+import { ConditionalUpdates, pipelineUpdateRefused } from '../../packages/core/src/toolkit/conditional-update.js';
+import { exactExpression } from '../../packages/core/src/toolkit/backup-document.js';
 
-describe('conditionalUpdate', () => {
-  it('finds the document by _id alone and sets or removes each field only where the condition holds', () => {
-    const when = { $eq: ['$a', 1] };
-    expect(conditionalUpdate('id', when, { s: '$notAPath' }, ['gone'])).toEqual({
+const pipelineOf = (op: unknown): unknown => (op as { updateOne: { update: unknown } }).updateOne.update;
+
+describe('ConditionalUpdates', () => {
+  it('finds the document by _id alone and sets or removes each field only where it holds exactly the values', () => {
+    const when = exactExpression({ a: 1 }, ['b']);
+    expect(new ConditionalUpdates().update('id', { a: 1 }, ['b'], { s: '$notAPath' }, ['gone'])).toEqual({
       updateOne: {
         filter: { _id: 'id' },
         update: [{ $set: { s: { $cond: [when, { $literal: '$notAPath' }, '$s'] }, gone: { $cond: [when, '$$REMOVE', '$gone'] } } }],
       },
     });
+  });
+
+  it('documents with the same values and writes share one pipeline', () => {
+    const updates = new ConditionalUpdates();
+    const at = new Date(5);
+    const a = updates.update(1, { status: 'unspent', n: new Int32(1) }, ['x'], { status: 'spent', at });
+    const b = updates.update(2, { status: 'unspent', n: new Int32(1) }, ['x'], { status: 'spent', at: new Date(5) });
+    expect(pipelineOf(a)).toBe(pipelineOf(b));
+  });
+
+  // Values the exact comparison tells apart never share a pipeline (each pair would otherwise write one document on
+  // the other's condition).
+  it.each<[string, Document, Document]>([
+    ['Decimal 1.0 and 1.00', { v: Decimal128.fromString('1.0') }, { v: Decimal128.fromString('1.00') }],
+    ['Int32 5 and Double 5', { v: new Int32(5) }, { v: new Double(5) }],
+    ['Double 0 and -0', { v: new Double(0) }, { v: new Double(-0) }],
+    ['Long 5 and Int32 5', { v: Long.fromNumber(5) }, { v: new Int32(5) }],
+    ['a string and its symbol', { v: 'a' }, { v: new BSONSymbol('a') }],
+    ['two dates', { v: new Date(1) }, { v: new Date(2) }],
+    ['null and absent-as-undefined', { v: null }, { v: undefined }],
+    ['two ObjectIds', { v: new ObjectId('0'.repeat(24)) }, { v: new ObjectId('1'.repeat(24)) }],
+    ['an object and another', { v: { a: 1, b: 2 } }, { v: { b: 2, a: 1 } }],
+    ['a field name and a value that look alike', { 'a=s"x";': 'y' }, { a: 'x', '"': 'y' }],
+  ])('%s get their own pipelines', (_label, one, other) => {
+    const updates = new ConditionalUpdates();
+    expect(pipelineOf(updates.update(1, one, [], { s: 1 }))).not.toBe(pipelineOf(updates.update(2, other, [], { s: 1 })));
+  });
+
+  it('a different missing field or a different write gets its own pipeline', () => {
+    const updates = new ConditionalUpdates();
+    const base = pipelineOf(updates.update(1, { a: 1 }, ['m'], { s: 1 }));
+    expect(pipelineOf(updates.update(2, { a: 1 }, ['n'], { s: 1 }))).not.toBe(base);
+    expect(pipelineOf(updates.update(3, { a: 1 }, ['m'], { s: 2 }))).not.toBe(base);
+    expect(pipelineOf(updates.update(4, { a: 1 }, ['m'], { s: 1 }, ['u']))).not.toBe(base);
   });
 });
 

@@ -12,7 +12,6 @@ import {
   checkConcurrency,
   checkFields,
   checkStep,
-  exactExpression,
   exactMatch,
   holds,
   idKey,
@@ -24,7 +23,7 @@ import { targetCollection, type ToolkitTarget } from './target.js';
 import { InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import { filterFields, matchesEquality } from './filter-fields.js';
-import { conditionalUpdate, pipelineUpdateRefused } from './conditional-update.js';
+import { ConditionalUpdates, pipelineUpdateRefused } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
 import { DUPLICATE_KEY } from '../driver-errors.js';
@@ -157,6 +156,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const guarded = filterFields(options.filter)?.filter((f) => f !== '_id' && !options.fields.includes(f));
   const readProjection = { ...projection, ...Object.fromEntries((guarded ?? []).map((f) => [f, 1])) };
   let conditional = guarded !== undefined;
+  const updates = new ConditionalUpdates();
   const written = asStored(options.set);
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
   const saved = loadStep<UpdateCheckpoint>(ctx.checkpoint, key, 'backup-and-update');
@@ -361,7 +361,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
       if (field in doc) values[field] = doc[field];
       else missing.push(field);
     }
-    return conditionalUpdate(doc._id, exactExpression(values, missing), options.set);
+    return updates.update(doc._id, values, missing, options.set);
   };
 
   let remaining: number;

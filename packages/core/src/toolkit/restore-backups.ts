@@ -8,7 +8,6 @@ import {
   checkBatchSize,
   checkConcurrency,
   checkStep,
-  exactExpression,
   exactMatch,
   holds,
   idKey,
@@ -17,7 +16,7 @@ import {
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
 import { forEachBatch } from './for-each-batch.js';
-import { conditionalUpdate, pipelineUpdateRefused } from './conditional-update.js';
+import { ConditionalUpdates, pipelineUpdateRefused } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { ServerClock } from '../server-clock.js';
 import { assertMayContinue } from '../lock/migration-lock.js';
@@ -107,13 +106,14 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
 
   // Each document is put back only if it still holds exactly what the migration wrote: by a conditional update found
-  // by `_id` (see `conditionalUpdate`), or, on a server that refuses update pipelines, by that check as the query.
+  // by `_id` (see `ConditionalUpdates`), or, on a server that refuses update pipelines, by that check as the query.
   let conditional = true;
+  const updates = new ConditionalUpdates();
   const write = async (page: readonly BackupDocument[]): Promise<number> => {
     if (conditional) {
       const operations = page.map((b) => {
         const { set, unset } = restoreOf(b);
-        return conditionalUpdate(b.docId, exactExpression(b.after), set, unset);
+        return updates.update(b.docId, b.after, [], set, unset);
       });
       try {
         return (await target.bulkWrite(operations, { ordered: false })).modifiedCount;
