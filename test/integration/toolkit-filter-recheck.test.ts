@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { BSONSymbol, Decimal128, Double, Int32, Long, type Collection, type Document } from 'mongodb';
-import { InvalidOptionError, backupAndUpdate } from '@mongrate/core';
+import { InvalidOptionError, backupAndUpdate, restoreBackups } from '@mongrate/core';
 import { collectionHash } from '../support/collection-hash.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { interceptDb, toolkitContext } from '../support/toolkit-context.js';
@@ -61,6 +61,23 @@ describe('backupAndUpdate: the filter is re-checked on every write', () => {
     const up = await upWithAppChange({ status: 'unspent', kind: { $lte: 1 } }, { kind: new Int32(2) });
     expect(up).toMatchObject({ writePath: 'conditional-update', skipped: 1, backedUp: 5, remaining: 0 });
     expect((await items.findOne({ _id: 0 } as Document))?.status).toBe('unspent');
+  });
+
+  it.each([
+    ['the query path (a regular expression in the filter)', { st: 'old', name: /^n/ }, 'bulk-update'],
+    ['the conditional update', { st: 'old', name: 'n1' }, 'conditional-update'],
+  ])('on %s a written number keeps the exact form set gives it, and down restores byte for byte', async (_label, filter, path) => {
+    // FerretDB's `$set` operator keeps a stored number's form when the new value is numerically equal.
+    await items.insertOne({ _id: 1, st: 'old', name: 'n1', d: Decimal128.fromString('1.0'), z: new Double(-0) } as Document);
+    const seed = await collectionHash(items);
+    const set = { st: 'new', d: Decimal128.fromString('1.00'), z: new Double(0) };
+    const runAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const up = await backupAndUpdate(toolkitContext(t.db, t.client, { runAt }), { collection: 'items', filter, fields: ['st', 'd', 'z'], set });
+    expect(up).toMatchObject({ writePath: path, updated: 1 });
+    const written = await items.aggregate([{ $project: { d: { $toString: '$d' }, z: { $toString: '$z' } } }]).toArray();
+    expect(written).toEqual([{ _id: 1, d: '1.00', z: '0' }]);
+    expect(await restoreBackups(toolkitContext(t.db, t.client, { runAt, direction: 'down' }), { collection: 'items' })).toMatchObject({ restored: 1, conflicts: 0 });
+    expect(await collectionHash(items)).toBe(seed);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BSONSymbol, Decimal128, Double, Int32, Long, ObjectId, type Document } from 'mongodb';
+import { BSONSymbol, Binary, Decimal128, Double, Int32, Long, ObjectId, type Document } from 'mongodb';
 import { ConditionalUpdates, pipelineUpdateRefused } from '../../packages/core/src/toolkit/conditional-update.js';
 import { exactExpression } from '../../packages/core/src/toolkit/backup-document.js';
 
@@ -37,6 +37,12 @@ describe('ConditionalUpdates', () => {
     ['two ObjectIds', { v: new ObjectId('0'.repeat(24)) }, { v: new ObjectId('1'.repeat(24)) }],
     ['an object and another', { v: { a: 1, b: 2 } }, { v: { b: 2, a: 1 } }],
     ['a field name and a value that look alike', { 'a=s"x";': 'y' }, { a: 'x', '"': 'y' }],
+    // An embedded document that spells Extended JSON is stored as a document, not as the value it spells.
+    ['an ObjectId and a document spelling it', { v: new ObjectId('1'.repeat(24)) }, { v: { $oid: '1'.repeat(24) } }],
+    ['a Binary and a document spelling it', { v: new Binary(Buffer.from('ab')) }, { v: { $binary: { base64: 'YWI=', subType: '00' } } }],
+    ['an Int32 deep inside and a document spelling it', { v: { a: [new Int32(1)] } }, { v: { a: [{ $numberInt: '1' }] } }],
+    ['a regular expression and an empty document', { v: /x/i }, { v: {} }],
+    ['bytes and a document of numbered fields', { v: new Uint8Array([7]) }, { v: { '0': 7 } }],
   ])('%s get their own pipelines', (_label, one, other) => {
     const updates = new ConditionalUpdates();
     expect(pipelineOf(updates.update(1, one, [], { s: 1 }))).not.toBe(pipelineOf(updates.update(2, other, [], { s: 1 })));

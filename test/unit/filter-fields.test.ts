@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ObjectId } from 'mongodb';
-import { filterFields } from '../../packages/core/src/toolkit/filter-fields.js';
+import { BSONSymbol, Decimal128, Double, Long, ObjectId } from 'mongodb';
+import { filterFields, matchesEquality } from '../../packages/core/src/toolkit/filter-fields.js';
 
 describe('filterFields: the top-level fields a filter depends on, or undefined when its outcome is not theirs alone', () => {
   it.each([
@@ -39,5 +39,22 @@ describe('filterFields: the top-level fields a filter depends on, or undefined w
     [{ loc: { $geoWithin: { $centerSphere: [[0, 0], 1] } } }],
   ])('%j is not pinned to field values', (filter) => {
     expect(filterFields(filter)).toBeUndefined();
+  });
+});
+
+describe('matchesEquality: whether { field: wanted } matches a document holding value, as the server decides', () => {
+  it.each([
+    ['1 and Long 1', 1, Long.fromNumber(1), true],
+    ['1 and Double 1.0', 1, new Double(1), true],
+    ['1 and Decimal 1.00', 1, Decimal128.fromString('1.00'), true],
+    ['2^53 + 1 and Long 2^53 (told apart)', 9007199254740993n, Long.fromString('9007199254740992'), false],
+    ['a string and its symbol', 'a', new BSONSymbol('a'), true],
+    ['a string and an array holding it', 'a', ['b', 'a'], true],
+    ['1 and the string "1"', 1, '1', false],
+    ['null and absent', null, undefined, true],
+    ['two equal dates', new Date(5), new Date(5), true],
+    ['another string', 'unspent', 'spent', false],
+  ])('%s', (_label, wanted, value, matches) => {
+    expect(matchesEquality(wanted, value)).toBe(matches);
   });
 });

@@ -155,7 +155,9 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   // filter's outcome cannot be pinned to field values: then the filter itself is the condition (`bulk-update`).
   const guarded = filterFields(options.filter)?.filter((f) => f !== '_id' && !options.fields.includes(f));
   const readProjection = { ...projection, ...Object.fromEntries((guarded ?? []).map((f) => [f, 1])) };
-  let conditional = guarded !== undefined;
+  const conditional = guarded !== undefined;
+  // Whether the server takes update pipelines; false after the first refusal.
+  let pipelines = true;
   const updates = new ConditionalUpdates();
   const written = asStored(options.set);
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
@@ -304,7 +306,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         guard();
       }
     }
-    if (conditional) {
+    if (conditional && pipelines) {
       const operations = page.map((doc) => conditionalWrite(doc, guarded ?? []));
       try {
         const { modifiedCount } = await target.bulkWrite(operations, { ordered: false });
@@ -313,18 +315,34 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
       } catch (error) {
         if (!pipelineUpdateRefused(error, operations.length)) throw error;
         ctx.logger.warn('this server cannot run an update pipeline; writing with a bulk of compare-and-set filters', { error: String(error) });
-        conditional = false;
+        pipelines = false;
         guard();
       }
     }
     // One round trip: an unordered bulk of one compare-and-set `updateOne` per document. (DocumentDB runs an
     // `updateMany` over an `_id` list or range as a collection scan: 3 s per 1,000 at 1e6, against 0.5 s for this.)
-    const { matchedCount } = await target.bulkWrite(
-      docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update: { $set: options.set } } })),
-      { ordered: false },
-    );
+    // The values go in as a pipeline's literals where the server takes pipelines: FerretDB's `$set` operator keeps a
+    // stored number's form when the new value is numerically equal (Decimal 1.0 over 1.00, 0 over -0), and then the
+    // document would not hold what its backup says was written.
+    const bulk = (update: Document | Document[]) =>
+      target.bulkWrite(
+        docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update } })),
+        { ordered: false },
+      );
+    let result: { matchedCount: number } | undefined;
+    if (pipelines) {
+      try {
+        result = await bulk([{ $set: Object.fromEntries(Object.entries(options.set).map(([field, value]) => [field, { $literal: value }])) }]);
+      } catch (error) {
+        if (!pipelineUpdateRefused(error, docs.length)) throw error;
+        ctx.logger.warn('this server cannot run an update pipeline; writing with the $set operator', { error: String(error) });
+        pipelines = false;
+        guard();
+      }
+    }
+    result ??= await bulk({ $set: options.set });
     paths.add(WritePath.bulkUpdate);
-    return { matchedCount, exact: true };
+    return { matchedCount: result.matchedCount, exact: true };
   };
 
   /**

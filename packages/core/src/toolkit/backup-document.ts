@@ -89,9 +89,12 @@ export function checkStep(step: string | undefined): void {
   }
 }
 
-/** Equality of BSON values as stored (type-exact: an int is not a string, a Double 5.0 is not an Int32 5). */
+/**
+ * Equality of BSON values as stored (type-exact: an int is not a string, a Double 5.0 is not an Int32 5, an embedded
+ * document `{ $oid: … }` is not an ObjectId): their BSON bytes are the same.
+ */
 export function sameValue(a: unknown, b: unknown): boolean {
-  return BSON.EJSON.stringify({ v: a }, { relaxed: false }) === BSON.EJSON.stringify({ v: b }, { relaxed: false });
+  return Buffer.from(BSON.serialize({ v: a }, { ignoreUndefined: true })).equals(BSON.serialize({ v: b }, { ignoreUndefined: true }));
 }
 
 /** A type-exact key for a document id, for maps (never `JSON.stringify`, which prints an ObjectId like its hex string). */

@@ -57,14 +57,20 @@ function valueKey(value: unknown): string {
   }
   if (value === null) return 'N';
   if (value instanceof Date) return `D${value.getTime()}`;
-  const type = typeof value === 'object' ? (value as { _bsontype?: unknown })._bsontype : undefined;
+  if (Array.isArray(value)) return `[${value.map(valueKey).join(',')}]`;
+  if (value instanceof RegExp) return `R${JSON.stringify(value.source)}${value.flags}`;
+  if (value instanceof Uint8Array) return `B${Buffer.from(value).toString('hex')}`;
+  const type = (value as { _bsontype?: unknown })._bsontype;
+  // An embedded document, field by field: one that spells Extended JSON (`{ $oid: … }`) is not the value it spells.
+  if (type === undefined) return `{${recordKey(value as Record<string, unknown>)}}`;
   if (type === 'Int32' || type === 'Double') {
     const n = Number((value as { value: unknown }).value);
     return `${type}${Object.is(n, -0) ? '-0' : String(n)}`;
   }
-  // Their strings are exact: a Decimal keeps its form (1.0, 1.00), an ObjectId is its hex.
-  if (type === 'Long' || type === 'Decimal128' || type === 'ObjectId') return `${type}${String(value)}`;
-  return `E${BSON.EJSON.stringify({ v: value }, { relaxed: false })}`;
+  // The bytes of a Decimal are its exact form (1.0 and 1.00, and each kind of NaN); a Long's and an ObjectId's strings are exact.
+  if (type === 'Decimal128') return `${type}${Buffer.from((value as { bytes: Uint8Array }).bytes).toString('hex')}`;
+  if (type === 'Long' || type === 'ObjectId') return `${type}${String(value)}`;
+  return `${String(type)}${BSON.EJSON.stringify({ v: value }, { relaxed: false })}`;
 }
 
 /** "Cannot run that pipeline" for an update given one: CommandNotSupported and kin, FailedToParse, TypeMismatch, BadValue. */

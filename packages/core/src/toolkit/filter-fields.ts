@@ -74,6 +74,9 @@ export function matchesEquality(wanted: unknown, value: unknown): boolean {
 }
 
 function equalInQuery(a: unknown, b: unknown): boolean {
+  // Whole numbers beyond 2^53 are told apart exactly (a Long and a bigint as integers).
+  const [ia, ib] = [integerOf(a), integerOf(b)];
+  if (ia !== undefined && ib !== undefined) return ia === ib;
   const [na, nb] = [numberOf(a), numberOf(b)];
   if (na !== undefined || nb !== undefined) return na !== undefined && nb !== undefined && (na === nb || (Number.isNaN(na) && Number.isNaN(nb)));
   const [sa, sb] = [stringOf(a), stringOf(b)];
@@ -93,6 +96,15 @@ function numberOf(value: unknown): number | undefined {
   const type = bsonTypeOf(value);
   if (type === 'Int32' || type === 'Double') return Number((value as { value: unknown }).value);
   if (type === 'Long' || type === 'Decimal128') return Number(String(value));
+  return undefined;
+}
+
+function integerOf(value: unknown): bigint | undefined {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : undefined;
+  const type = bsonTypeOf(value);
+  if (type === 'Long') return BigInt(String(value));
+  if (type === 'Int32') return BigInt(Number((value as { value: unknown }).value));
   return undefined;
 }
 

@@ -78,7 +78,9 @@ interface RestoreCheckpoint {
 /**
  * Restores what `backupAndUpdate` saved, streaming the backups in batches: one unordered `bulkWrite` per batch puts
  * back the before-values of the fields the migration wrote (the keys of `set`), each only if the document still holds
- * exactly what the migration wrote there → the rest are classified → checkpoint; at the end the backups are deleted.
+ * exactly what the migration wrote there (each written field's value and top-level BSON type; a numeric type or form, or a
+ * string turned into a symbol, changed deeper inside an object or array with the same value is not seen) → the rest
+ * are classified → checkpoint; at the end the backups are deleted.
  * Backed-up fields the migration did not write are never touched. Idempotent, resumable, and correct after a partial
  * `up`. Conflicts are reported and never overwritten; their backups are kept under a `conflict|` id.
  */
