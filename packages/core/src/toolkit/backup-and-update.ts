@@ -86,6 +86,7 @@ export type WritePath = (typeof WritePath)[keyof typeof WritePath];
 
 /** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to the bulk update. */
 const UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325]);
+
 function isUnsupported(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && UNSUPPORTED_CODES.has((error as { code: unknown }).code);
 }
