@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { BSONSymbol, Binary, Decimal128, Double, Int32, Long, ObjectId, type Document } from 'mongodb';
-import { ConditionalUpdates, pipelineUpdateRefused } from '../../packages/core/src/toolkit/conditional-update.js';
+import { ConditionalUpdates, PipelineSupport, pipelineUpdateRefused } from '../../packages/core/src/toolkit/conditional-update.js';
 import { exactExpression } from '../../packages/core/src/toolkit/backup-document.js';
 
 const pipelineOf = (op: unknown): unknown => (op as { updateOne: { update: unknown } }).updateOne.update;
@@ -70,5 +70,29 @@ describe('pipelineUpdateRefused: only a refusal of update pipelines as such send
     ['not a server error', new Error('boom'), 3, false],
   ])('%s: %s', (_label, error, operations, refused) => {
     expect(pipelineUpdateRefused(error, operations)).toBe(refused);
+  });
+});
+
+describe('PipelineSupport: pipelines until the server refuses them, then the other write', () => {
+  const refused = Object.assign(new Error('pipeline'), { code: 40324 });
+  it('after a refusal it warns once, checks the lease, and writes the other way from then on', async () => {
+    const warnings: string[] = [];
+    let guards = 0;
+    const support = new PipelineSupport((message) => warnings.push(message), () => guards++);
+    let pipelineCalls = 0;
+    const withPipeline = async () => {
+      pipelineCalls++;
+      throw refused;
+    };
+    expect(await support.write(3, withPipeline, async () => 'without')).toBe('without');
+    expect(await support.write(3, withPipeline, async () => 'again')).toBe('again');
+    expect({ pipelineCalls, warnings: warnings.length, guards }).toEqual({ pipelineCalls: 1, warnings: 1, guards: 1 });
+  });
+
+  it('any other failure is thrown and pipelines stay in use', async () => {
+    const support = new PipelineSupport(() => undefined, () => undefined);
+    const boom = Object.assign(new Error('duplicate'), { code: 11000 });
+    await expect(support.write(1, () => Promise.reject(boom), async () => 'without')).rejects.toBe(boom);
+    expect(await support.write(1, async () => 'with', async () => 'without')).toBe('with');
   });
 });

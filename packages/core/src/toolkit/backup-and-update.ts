@@ -23,7 +23,7 @@ import { targetCollection, type ToolkitTarget } from './target.js';
 import { InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import { filterFields, matchesEquality } from './filter-fields.js';
-import { ConditionalUpdates, pipelineUpdateRefused } from './conditional-update.js';
+import { ConditionalUpdates, PipelineSupport } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
 import { DUPLICATE_KEY } from '../driver-errors.js';
@@ -157,8 +157,6 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
   const guarded = filterFields(options.filter)?.filter((f) => f !== '_id' && !options.fields.includes(f));
   const readProjection = { ...projection, ...Object.fromEntries((guarded ?? []).map((f) => [f, 1])) };
   const conditional = guarded !== undefined;
-  // Whether the server takes update pipelines; false after the first refusal.
-  let pipelines = true;
   const updates = new ConditionalUpdates();
   const written = asStored(options.set);
   const maxPasses = options.maxPasses ?? DEFAULT_MAX_PASSES;
@@ -177,6 +175,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
       )
     : undefined;
   const guard = (): void => assertMayContinue(ctx.signal, ctx.lease);
+  const pipelineSupport = new PipelineSupport((message, meta) => ctx.logger.warn(message, meta), guard);
   const leaseAt = ctx.lease.serverFence;
   let fence = leaseAt !== undefined && leaseAt.dbName === ctx.db.databaseName && options.fenced === true ? leaseAt : undefined;
   const paths = new Set<WritePath>();
@@ -307,43 +306,36 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         guard();
       }
     }
-    if (conditional && pipelines) {
-      const operations = page.map((doc) => conditionalWrite(doc, guarded ?? []));
-      try {
-        const { modifiedCount } = await target.bulkWrite(operations, { ordered: false });
-        paths.add(WritePath.conditionalUpdate);
-        return { matchedCount: modifiedCount, exact: true };
-      } catch (error) {
-        if (!pipelineUpdateRefused(error, operations.length)) throw error;
-        ctx.logger.warn('this server cannot run an update pipeline; writing with a bulk of compare-and-set filters', { error: String(error) });
-        pipelines = false;
-        guard();
-      }
-    }
     // One round trip: an unordered bulk of one compare-and-set `updateOne` per document. (DocumentDB runs an
     // `updateMany` over an `_id` list or range as a collection scan: 3 s per 1,000 at 1e6, against 0.5 s for this.)
     // The values go in as a pipeline's literals where the server takes pipelines: FerretDB's `$set` operator keeps a
     // stored number's form when the new value is numerically equal (Decimal 1.0 over 1.00, 0 over -0), and then the
     // document would not hold what its backup says was written.
-    const bulk = (update: Document | Document[]) =>
-      target.bulkWrite(
+    const bulk = async (update: Document | Document[]): Promise<{ matchedCount: number; exact: boolean }> => {
+      const { matchedCount } = await target.bulkWrite(
         docs.map((b) => ({ updateOne: { filter: casFilter(options.filter, b), update } })),
         { ordered: false },
       );
-    let result: { matchedCount: number } | undefined;
-    if (pipelines) {
-      try {
-        result = await bulk([{ $set: Object.fromEntries(Object.entries(options.set).map(([field, value]) => [field, { $literal: value }])) }]);
-      } catch (error) {
-        if (!pipelineUpdateRefused(error, docs.length)) throw error;
-        ctx.logger.warn('this server cannot run an update pipeline; writing with the $set operator', { error: String(error) });
-        pipelines = false;
-        guard();
-      }
-    }
-    result ??= await bulk({ $set: options.set });
-    paths.add(WritePath.bulkUpdate);
-    return { matchedCount: result.matchedCount, exact: true };
+      paths.add(WritePath.bulkUpdate);
+      return { matchedCount, exact: true };
+    };
+    const queryPath = () =>
+      pipelineSupport.write(
+        docs.length,
+        () => bulk([{ $set: Object.fromEntries(Object.entries(options.set).map(([field, value]) => [field, { $literal: value }])) }]),
+        () => bulk({ $set: options.set }),
+      );
+    if (!conditional) return queryPath();
+    const operations = page.map((doc) => conditionalWrite(doc, guarded ?? []));
+    return pipelineSupport.write(
+      operations.length,
+      async () => {
+        const { modifiedCount } = await target.bulkWrite(operations, { ordered: false });
+        paths.add(WritePath.conditionalUpdate);
+        return { matchedCount: modifiedCount, exact: true };
+      },
+      queryPath,
+    );
   };
 
   /**

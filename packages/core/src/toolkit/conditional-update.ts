@@ -86,3 +86,31 @@ export function pipelineUpdateRefused(error: unknown, operations: number): boole
   if (failed !== undefined) return failed.length === operations && failed.every((e) => PIPELINE_UPDATE_UNSUPPORTED_CODES.has(e.code));
   return typeof error === 'object' && error !== null && 'code' in error && PIPELINE_UPDATE_UNSUPPORTED_CODES.has((error as { code: unknown }).code);
 }
+
+/**
+ * Whether the server takes update pipelines, learnt from the first refusal: `write` runs `withPipeline` until a bulk
+ * of pipeline updates is refused as such (`pipelineUpdateRefused`; then nothing of it was written), and `without` from
+ * then on, after one warning and a fresh lease check.
+ */
+export class PipelineSupport {
+  #taken = true;
+
+  constructor(
+    private readonly warn: (message: string, meta: Record<string, unknown>) => void,
+    private readonly guard: () => void,
+  ) {}
+
+  async write<T>(operations: number, withPipeline: () => Promise<T>, without: () => Promise<T>): Promise<T> {
+    if (this.#taken) {
+      try {
+        return await withPipeline();
+      } catch (error) {
+        if (!pipelineUpdateRefused(error, operations)) throw error;
+        this.warn('this server cannot run an update pipeline; writing with compare-and-set queries and the $set operator', { error: String(error) });
+        this.#taken = false;
+        this.guard();
+      }
+    }
+    return without();
+  }
+}

@@ -16,7 +16,7 @@ import {
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
 import { forEachBatch } from './for-each-batch.js';
-import { ConditionalUpdates, pipelineUpdateRefused } from './conditional-update.js';
+import { ConditionalUpdates, PipelineSupport } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { ServerClock } from '../server-clock.js';
 import { assertMayContinue } from '../lock/migration-lock.js';
@@ -109,34 +109,31 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
 
   // Each document is put back only if it still holds exactly what the migration wrote: by a conditional update found
   // by `_id` (see `ConditionalUpdates`), or, on a server that refuses update pipelines, by that check as the query.
-  let conditional = true;
   const updates = new ConditionalUpdates();
-  const write = async (page: readonly BackupDocument[]): Promise<number> => {
-    if (conditional) {
-      const operations = page.map((b) => {
-        const { set, unset } = restoreOf(b);
-        return updates.update(b.docId, b.after, [], set, unset);
-      });
-      try {
+  const pipelineSupport = new PipelineSupport((message, meta) => ctx.logger.warn(message, meta), guard);
+  const write = (page: readonly BackupDocument[]): Promise<number> =>
+    pipelineSupport.write(
+      page.length,
+      async () => {
+        const operations = page.map((b) => {
+          const { set, unset } = restoreOf(b);
+          return updates.update(b.docId, b.after, [], set, unset);
+        });
         return (await target.bulkWrite(operations, { ordered: false })).modifiedCount;
-      } catch (error) {
-        if (!pipelineUpdateRefused(error, operations.length)) throw error;
-        ctx.logger.warn('this server cannot run an update pipeline; restoring with a bulk of compare-and-set filters', { error: String(error) });
-        conditional = false;
-        guard();
-      }
-    }
-    const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
-      const { set, unset } = restoreOf(b);
-      return {
-        updateOne: {
-          filter: { _id: b.docId, ...exactMatch(b.after) } as Filter<Document>,
-          update: { ...(Object.keys(set).length ? { $set: set } : {}), ...(unset.length ? { $unset: Object.fromEntries(unset.map((f) => [f, ''])) } : {}) },
-        },
-      };
-    });
-    return (await target.bulkWrite(operations, { ordered: false })).matchedCount;
-  };
+      },
+      async () => {
+        const operations: AnyBulkWriteOperation<Document>[] = page.map((b) => {
+          const { set, unset } = restoreOf(b);
+          return {
+            updateOne: {
+              filter: { _id: b.docId, ...exactMatch(b.after) } as Filter<Document>,
+              update: { ...(Object.keys(set).length ? { $set: set } : {}), ...(unset.length ? { $unset: Object.fromEntries(unset.map((f) => [f, ''])) } : {}) },
+            },
+          };
+        });
+        return (await target.bulkWrite(operations, { ordered: false })).matchedCount;
+      },
+    );
 
   const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
     const matchedCount = await write(page);
