@@ -6,6 +6,9 @@
  * The batch-size sweep runs at --sweep-size (default: the largest size). The JSON records the server, the machine and
  * its load average, each phase's commands by name (the profile), and which data-write path the toolkit took.
  * Run it with --expose-gc (the script re-executes itself with it) so peak memory is what is retained.
+ * Timed runs go through a client without command monitoring (it costs the client CPU per command, and so weighs on
+ * whichever side sends more commands). Round trips, the commands by name and the write path come from one more run per
+ * size, untimed, on a monitored client (the batch-size sweep counts the timed client's connection check-outs instead).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,6 +42,9 @@ interface Measure {
   readonly error?: string;
 }
 
+/** Commands sent by the timed client (each one checks a connection out of the pool). */
+let checkOuts = 0;
+/** Commands seen by the monitored client. */
 let commands = 0;
 /** Batch data writes seen, by path: the fenced aggregation on the lock collection, or updates on the data. */
 let writePaths: Record<string, number> = {};
@@ -62,7 +68,8 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
     if (global.gc && ++ticks % (GC_EVERY_MS / 10) === 0) global.gc();
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 10);
-  const before = commands;
+  const before = checkOuts;
+  const monitoredBefore = commands;
   profile = {};
   writePaths = {};
   const t0 = performance.now();
@@ -75,7 +82,9 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   const ms = performance.now() - t0;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
-  return { ms: Math.round(ms), roundTrips: commands - before, rssMb: mb(peak - base), profile: roundProfile(profile), writePaths, ...(error ? { error } : {}) };
+  // On the monitored client, its commands; on the timed one, its check-outs (the other counter stays put).
+  const roundTrips = checkOuts - before || commands - monitoredBefore;
+  return { ms: Math.round(ms), roundTrips, rssMb: mb(peak - base), profile: roundProfile(profile), writePaths, ...(error ? { error } : {}) };
 }
 
 /**
@@ -86,6 +95,12 @@ function median(runs: readonly Measure[]): Measure {
   const sorted = [...runs].sort((a, b) => a.ms - b.ms);
   const middle = sorted[Math.floor((sorted.length - 1) / 2)] as Measure;
   return { ...middle, rssMb: Math.max(...runs.map((r) => r.rssMb)) };
+}
+
+/** The timed runs' median, with the monitored run's commands (count, by name) and write path; the median's pool check-outs beside them. */
+function profiled(runs: readonly Measure[], monitoredRun: Measure): Measure & { readonly checkOuts: number } {
+  const timed = median(runs);
+  return { ...timed, roundTrips: monitoredRun.roundTrips, profile: monitoredRun.profile, writePaths: monitoredRun.writePaths ?? {}, checkOuts: timed.roundTrips };
 }
 
 /** What has been measured so far, in case a long run is cut short. */
@@ -177,8 +192,12 @@ const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.
 const out: Record<string, unknown> = { server: server.description, machine, loadAtStart: os.loadavg(), date: new Date().toISOString(), sizes: {} };
 try {
   process.stdout.write(`Server: ${server.description}\n`);
-  const client = await MongoClient.connect(server.uri, { monitorCommands: true });
-  client.on('commandStarted', (e: CommandStartedEvent) => {
+  const client = await MongoClient.connect(server.uri);
+  client.on('connectionCheckedOut', () => {
+    checkOuts++;
+  });
+  const monitored = await MongoClient.connect(server.uri, { monitorCommands: true });
+  monitored.on('commandStarted', (e: CommandStartedEvent) => {
     commands++;
     const pipeline: unknown = e.command.pipeline;
     if (e.commandName === 'aggregate' && e.command.aggregate === 'migration_locks' && Array.isArray(pipeline) && pipeline.some((st) => '$merge' in st)) {
@@ -197,9 +216,10 @@ try {
     entry.n++;
     entry.ms += e.duration;
   };
-  client.on('commandSucceeded', tally);
-  client.on('commandFailed', tally);
+  monitored.on('commandSucceeded', tally);
+  monitored.on('commandFailed', tally);
   const db = client.db('mongrate_bench');
+  const monitoredDb = monitored.db(db.databaseName);
   const build = await db.admin().command({ buildInfo: 1 }).catch(() => ({}) as Document);
   out.serverVersion = (build as Document).version;
   process.stdout.write(`Machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGb} GB, Node ${machine.node}; server reports ${String(out.serverVersion)}\n`);
@@ -220,12 +240,15 @@ try {
       floorRuns.push(await floor(db));
       ourRuns.push(await ours(client, db));
     }
-    const f = { preview: median(floorRuns.map((r) => r.preview)), up: median(floorRuns.map((r) => r.up)), down: median(floorRuns.map((r) => r.down)) };
+    // One more run of each, untimed, on the monitored client: the commands by name and the write path.
+    const pf = await floor(monitoredDb);
+    const po = await ours(monitored, monitoredDb);
+    const f = { preview: profiled(floorRuns.map((r) => r.preview), pf.preview), up: profiled(floorRuns.map((r) => r.up), pf.up), down: profiled(floorRuns.map((r) => r.down), pf.down) };
     const o = {
-      preview: median(ourRuns.map((r) => r.preview)),
-      up: median(ourRuns.map((r) => r.up)),
-      noop: median(ourRuns.map((r) => r.noop)),
-      down: median(ourRuns.map((r) => r.down)),
+      preview: profiled(ourRuns.map((r) => r.preview), po.preview),
+      up: profiled(ourRuns.map((r) => r.up), po.up),
+      noop: profiled(ourRuns.map((r) => r.noop), po.noop),
+      down: profiled(ourRuns.map((r) => r.down), po.down),
     };
     const s = await seedDesign(db);
     (out.sizes as Record<string, unknown>)[String(n)] = {
@@ -259,13 +282,14 @@ try {
       const o = await ours(client, db, batchSize);
       sweepOut[batchSize] = o;
       savePartial({ ...out, batchSweep: sweepOut });
-      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', pathOf(o.up), `${o.up.roundTrips}`, `${o.up.rssMb}`]);
+      rows.push([`sweep ${n.toExponential(0)}`, `up, batch ${batchSize}`, `${o.up.ms} ms`, '-', '-', '-', `${o.up.roundTrips}`, `${o.up.rssMb}`]);
       rows.push([`sweep ${n.toExponential(0)}`, `down, batch ${batchSize}`, `${o.down.ms} ms`, '-', '-', '-', `${o.down.roundTrips}`, `${o.down.rssMb}`]);
     }
     out.batchSweep = sweepOut;
   }
   await db.dropDatabase();
   await client.close();
+  await monitored.close();
   const header = ['size', 'phase', 'mongrate', 'floor', 'ratio', "seed's design", 'round trips', 'peak RSS +MB'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Decimal128, Double, Int32, Long, type Collection, type Document } from 'mongodb';
-import { exactExpression, exactMatch } from '../../packages/core/src/toolkit/backup-document.js';
+import { BSONSymbol, Decimal128, Double, Int32, Long, ObjectId, Timestamp, type Collection, type Document } from 'mongodb';
+import { EXACT_READ, exactExpression, exactMatch } from '../../packages/core/src/toolkit/backup-document.js';
+import { ConditionalUpdates } from '../../packages/core/src/toolkit/conditional-update.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 
 /**
@@ -18,6 +19,7 @@ afterAll(async () => {
 });
 
 const DATE = new Date('2026-01-02T03:04:05.678Z');
+const OID = new ObjectId('65a1b2c3d4e5f60718293a4b');
 /** [label, value stored, expected (as a backup holds it), should match]; `undefined` as stored means "field absent". */
 const CASES: ReadonlyArray<readonly [string, unknown, unknown, boolean]> = [
   ['same string', 'unspent', 'unspent', true],
@@ -44,6 +46,18 @@ const CASES: ReadonlyArray<readonly [string, unknown, unknown, boolean]> = [
   ['object with fields reordered', { b: 'x', a: new Int32(1) }, { a: new Int32(1), b: 'x' }, false],
   ['same array', [new Int32(1), 'x'], [new Int32(1), 'x'], true],
   ['boolean true against 1', new Int32(1), true, false],
+  // Values go into the expression as constants where the server cannot read them as expressions: a string starting
+  // with `$` must still be compared as a string, never as the field path it spells.
+  ['same string starting with $', '$unspent', '$unspent', true],
+  ['a string spelling this field path, against the value there', 'x', '$field', false],
+  ['a string spelling another field path, against the value there', new Int32(1), '$other', false],
+  ['same object holding a string starting with $', { a: '$field' }, { a: '$field' }, true],
+  ['same ObjectId', OID, OID, true],
+  ['ObjectId against its hex string', OID.toHexString(), OID, false],
+  ['same long', Long.fromNumber(5), Long.fromNumber(5), true],
+  ['same timestamp', new Timestamp({ t: 5, i: 1 }), new Timestamp({ t: 5, i: 1 }), true],
+  ['timestamp against another', new Timestamp({ t: 5, i: 2 }), new Timestamp({ t: 5, i: 1 }), false],
+  ['symbol against the string', new BSONSymbol('unspent'), 'unspent', false],
 ];
 
 describe('exactMatch on the server', () => {
@@ -70,5 +84,17 @@ describe('exactExpression in an update pipeline (the conditional update)', () =>
     const result = await docs.updateOne({ _id } as Document, [{ $set: { written: { $cond: [exactExpression({ field: expected }), true, '$written'] } } }]);
     expect(result.modifiedCount).toBe(matches ? 1 : 0);
     expect(await docs.findOne({ _id } as Document)).toEqual(matches ? { ...before, written: true } : before);
+  });
+});
+
+describe('ConditionalUpdates writes its values exactly', () => {
+  it('stores each value of `set` as it is, a string starting with $ included, and only where the condition holds', async () => {
+    const set = { s: '$other', o: { a: '$other', b: new Int32(2) }, d: new Double(1.5), l: Long.fromNumber(7), id: OID, at: DATE, arr: ['$other', new Int32(1)] };
+    await docs.insertMany([{ _id: 'cu:match', other: 'before' }, { _id: 'cu:changed', other: 'after' }] as Document[]);
+    const updates = new ConditionalUpdates();
+    const result = await docs.bulkWrite([updates.update('cu:match', { other: 'before' }, [], set), updates.update('cu:changed', { other: 'before' }, [], set)]);
+    expect(result.modifiedCount).toBe(1);
+    expect(await docs.findOne({ _id: 'cu:match' } as Document, EXACT_READ)).toEqual({ _id: 'cu:match', other: 'before', ...set, d: new Double(1.5), l: Long.fromNumber(7) });
+    expect(await docs.findOne({ _id: 'cu:changed' } as Document)).toEqual({ _id: 'cu:changed', other: 'after' });
   });
 });

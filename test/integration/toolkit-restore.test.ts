@@ -78,6 +78,8 @@ describe('restoreBackups', () => {
     await seed(12);
     await backupAndUpdate(ctx('up'), options(RUN_AT));
     await tokens.updateOne({ i: 3 }, { $set: { status: 'failed' } });
+    const changed = await tokens.findOne({ i: 3 });
+    const original = await t.db.collection(BACKUPS).findOne({ docId: changed?._id });
     const serverTime = async () => (await t.db.command({ hello: 1 })).localTime as Date;
     const from = await serverTime();
     // The local clock says 2001; the server's says now.
@@ -98,6 +100,13 @@ describe('restoreBackups', () => {
     // Within a minute of the server's clock (the fake local clock is 25 years off).
     expect(at.getTime()).toBeGreaterThanOrEqual(from.getTime() - 60_000);
     expect(at.getTime()).toBeLessThanOrEqual(to.getTime() + 60_000);
+    // The copy keeps the whole backup, though the restore reads only part of each.
+    expect(original).not.toBeNull();
+    const { _id: copyId, conflict, ...kept } = copy as Document;
+    const { _id: originalId, ...whole } = original as Document;
+    expect([copyId, conflict, originalId]).not.toContain(undefined);
+    expect(kept).toEqual(whole);
+    expect(Object.keys(kept)).toEqual(expect.arrayContaining(['migration', 'collection', 'docId', 'before', 'missing', 'after', 'createdAt']));
   });
 
   it('after a restore conflict and a later up, a second down restores the later before-values; the parked copy stays', async () => {

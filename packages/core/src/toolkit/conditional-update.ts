@@ -1,5 +1,5 @@
 import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
-import { exactExpression, writeErrorsOf } from './backup-document.js';
+import { constant, exactExpression, writeErrorsOf } from './backup-document.js';
 
 /**
  * Builds each document's write, found by `_id` alone (the server's cheapest update; measured on DocumentDB, per 1,000
@@ -22,7 +22,7 @@ export class ConditionalUpdates {
       if (this.#pipelines.size >= MAX_SHARED_PIPELINES) this.#pipelines.clear();
       const unchanged = exactExpression(values, missing);
       const fields: Document = {};
-      for (const [field, value] of Object.entries(set)) fields[field] = { $cond: [unchanged, { $literal: value }, `$${field}`] };
+      for (const [field, value] of Object.entries(set)) fields[field] = { $cond: [unchanged, constant(value), `$${field}`] };
       for (const field of unset) fields[field] = { $cond: [unchanged, '$$REMOVE', `$${field}`] };
       pipeline = [{ $set: fields }];
       this.#pipelines.set(key, pipeline);

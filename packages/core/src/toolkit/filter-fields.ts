@@ -1,4 +1,5 @@
-import { BSON, type Document } from 'mongodb';
+import type { Document } from 'mongodb';
+import { bsonTypeOf, sameValue } from './backup-document.js';
 
 /** Top-level operators that only combine other conditions. */
 const LOGICAL_OPERATORS: ReadonlySet<string> = new Set(['$and', '$or', '$nor']);
@@ -83,11 +84,7 @@ function equalInQuery(a: unknown, b: unknown): boolean {
   if (sa !== undefined || sb !== undefined) return sa === sb;
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   if ((a === null || a === undefined) && (b === null || b === undefined)) return true;
-  return bsonString(a) === bsonString(b);
-}
-
-function bsonTypeOf(value: unknown): unknown {
-  return typeof value === 'object' && value !== null ? (value as { _bsontype?: unknown })._bsontype : undefined;
+  return sameValue(a, b);
 }
 
 function numberOf(value: unknown): number | undefined {
@@ -113,6 +110,3 @@ function stringOf(value: unknown): string | undefined {
   return bsonTypeOf(value) === 'BSONSymbol' ? String(value) : undefined;
 }
 
-function bsonString(value: unknown): string {
-  return BSON.EJSON.stringify({ v: value }, { relaxed: false });
-}

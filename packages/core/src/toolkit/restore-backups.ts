@@ -158,11 +158,14 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
     }
     if (conflicts.length > 0) {
       const at = await clock.now();
+      // The cursor reads only what a restore needs; a conflict's copy keeps the whole backup.
+      const whole = await backups.find({ _id: { $in: conflicts.map(({ backup }) => backup._id) } }, EXACT_READ).toArray();
+      const byBackupId = new Map(whole.map((b) => [b._id, b]));
       guard();
       await backups
         .insertMany(
           conflicts.map(({ backup, current }) => ({
-            ...backup,
+            ...(byBackupId.get(backup._id) ?? backup),
             // Keyed by the rollback (its first attempt's time), not the process: a resumed rollback that redoes a
             // finished but uncheckpointed batch finds its copies there already, and parks none twice.
             _id: `conflict|${ctx.migration.runAt.getTime()}|${backup._id}`,
@@ -201,7 +204,13 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   // One streaming cursor in `_id` order: a single scan of the backups, read without type promotion so every value goes
   // back exactly as it was. They are deleted together at the end. A rerun after a crash continues after the last
   // checkpointed batch; documents of the batch the crash cut short are found restored and counted as such.
-  await forEachBatch(backups.find({ _id: remaining }, { batchSize, sort: { _id: 1 }, ...EXACT_READ }), { batchSize, concurrency, beforeBatch: guard, work, commit });
+  await forEachBatch(backups.find({ _id: remaining }, { batchSize, sort: { _id: 1 }, projection: RESTORE_PROJECTION, ...EXACT_READ }), {
+    batchSize,
+    concurrency,
+    beforeBatch: guard,
+    work,
+    commit,
+  });
   guard();
   await backups.deleteMany({ _id: range });
   const durationMs = performance.now() - started;
@@ -216,6 +225,9 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
     docsPerSecond: Math.round(state.restored / Math.max(durationMs / 1000, 0.001)),
   };
 }
+
+/** The fields of a backup that restoring it reads (less to send and to decode per document than the whole backup). */
+const RESTORE_PROJECTION = { _id: 1, docId: 1, before: 1, missing: 1, after: 1 } as const;
 
 /** What restoring a backup writes: the before-values of the fields the migration wrote, and nothing else. */
 function restoreOf(backup: BackupDocument): { set: Record<string, unknown>; unset: string[] } {
