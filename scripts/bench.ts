@@ -100,7 +100,8 @@ function median(runs: readonly Measure[]): Measure {
 /** The timed runs' median, with the monitored run's commands (count, by name) and write path; the median's pool check-outs beside them. */
 function profiled(runs: readonly Measure[], monitoredRun: Measure): Measure & { readonly checkOuts: number } {
   const timed = median(runs);
-  return { ...timed, roundTrips: monitoredRun.roundTrips, profile: monitoredRun.profile, writePaths: monitoredRun.writePaths ?? {}, checkOuts: timed.roundTrips };
+  const { roundTrips, profile: commandsByName, writePaths: paths = {} } = monitoredRun;
+  return { ...timed, roundTrips, profile: commandsByName, writePaths: paths, checkOuts: timed.roundTrips };
 }
 
 /** What has been measured so far, in case a long run is cut short. */
@@ -243,7 +244,11 @@ try {
     // One more run of each, untimed, on the monitored client: the commands by name and the write path.
     const pf = await floor(monitoredDb);
     const po = await ours(monitored, monitoredDb);
-    const f = { preview: profiled(floorRuns.map((r) => r.preview), pf.preview), up: profiled(floorRuns.map((r) => r.up), pf.up), down: profiled(floorRuns.map((r) => r.down), pf.down) };
+    const f = {
+      preview: profiled(floorRuns.map((r) => r.preview), pf.preview),
+      up: profiled(floorRuns.map((r) => r.up), pf.up),
+      down: profiled(floorRuns.map((r) => r.down), pf.down),
+    };
     const o = {
       preview: profiled(ourRuns.map((r) => r.preview), po.preview),
       up: profiled(ourRuns.map((r) => r.up), po.up),
