@@ -165,7 +165,8 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
       await backups
         .insertMany(
           conflicts.map(({ backup, current }) => ({
-            ...(byBackupId.get(backup._id) ?? backup),
+            // Found unless deleted meanwhile (the lease rules that out); then what is known of it.
+            ...(byBackupId.get(backup._id) ?? { ...backup, migration: ctx.migration.id, collection, ...(options.step === undefined ? {} : { step: options.step }) }),
             // Keyed by the rollback (its first attempt's time), not the process: a resumed rollback that redoes a
             // finished but uncheckpointed batch finds its copies there already, and parks none twice.
             _id: `conflict|${ctx.migration.runAt.getTime()}|${backup._id}`,
