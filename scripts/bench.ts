@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { MongoClient, type CommandStartedEvent, type CommandSucceededEvent, type CommandFailedEvent, type Db, type Document } from 'mongodb';
+import { BSON, MongoClient, type CommandStartedEvent, type CommandSucceededEvent, type CommandFailedEvent, type Db, type Document } from 'mongodb';
 import { Migrator, WritePath, createLogger } from '@mongrate/core';
 import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
 import { seedSampleData } from '@nctool/cashu-models/sample-data';
@@ -49,6 +49,8 @@ let commands = 0;
 /** Batch data writes seen, by path: the fenced aggregation on the lock collection, or updates on the data. */
 let writePaths: Record<string, number> = {};
 let profile: Record<string, { n: number; ms: number }> = {};
+/** The server's largest document (16 MiB). */
+const MAX_BSON_DOCUMENT = 16 * 1024 * 1024;
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
 
 /**
@@ -158,7 +160,11 @@ async function seedDesign(db: Db) {
   const up = await measure(async () => {
     loaded = await tokens.find(FILTER).toArray();
     // As the seed did: the loaded documents, whole, in one backup document (16 MB limit).
-    await backups.insertOne({ _id: 'backup_004', docs: loaded });
+    const backup = { _id: 'backup_004', docs: loaded };
+    // Said plainly: past the limit the driver's serializer fails first, with a buffer offset out of range.
+    const size = BSON.calculateObjectSize(backup);
+    if (size > MAX_BSON_DOCUMENT) throw new Error(`its one backup document is over the 16 MB limit (${mb(size)} MB)`);
+    await backups.insertOne(backup);
     await tokens.updateMany(FILTER, { $set: { status: 'spent', spent_at: new Date() } });
   });
   const down = up.error
@@ -270,7 +276,7 @@ try {
     savePartial(out);
     const label = `${n.toExponential(0)} (${targets.toLocaleString('en-US')} targets)`;
     rows.push([label, 'preview', `${o.preview.ms} ms`, `${f.preview.ms} ms ($group)`, ratio(o.preview, f.preview), '-', `${o.preview.roundTrips}`, `${o.preview.rssMb}`]);
-    rows.push([label, 'up', `${o.up.ms} ms`, `${f.up.ms} ms`, ratio(o.up, f.up), s.up.error ? `FAILED: ${s.up.error.slice(0, 40)}` : `${s.up.ms} ms (${ratio(s.up, f.up)}; mongrate/seed ${ratio(o.up, s.up)})`, `${o.up.roundTrips}`, `${o.up.rssMb} (seed: ${s.up.rssMb})`]);
+    rows.push([label, 'up', `${o.up.ms} ms`, `${f.up.ms} ms`, ratio(o.up, f.up), s.up.error ? `failed: ${s.up.error.slice(0, 60)}` : `${s.up.ms} ms (${ratio(s.up, f.up)}; mongrate/seed ${ratio(o.up, s.up)})`, `${o.up.roundTrips}`, `${o.up.rssMb} (seed: ${s.up.rssMb})`]);
     rows.push([label, 'down', `${o.down.ms} ms`, `${f.down.ms} ms`, ratio(o.down, f.down), s.down.error ? `n/a: ${s.down.error.slice(0, 30)}` : `${s.down.ms} ms (${ratio(s.down, f.down)}; mongrate/seed ${ratio(o.down, s.down)})`, `${o.down.roundTrips}`, `${o.down.rssMb}`]);
     rows.push([label, 'no-op up()', `${o.noop.ms} ms`, '-', '-', '-', `${o.noop.roundTrips}`, `${o.noop.rssMb}`]);
     process.stdout.write(
