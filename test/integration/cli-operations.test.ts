@@ -208,6 +208,9 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       expect(fromConfig.uri).toEqual([t.uri, `env APP_DB_URL (named by config ${configFile})`]);
       expect(fromConfig.connectTimeoutMs?.[1]).toBe('default');
       expect(fromConfig.concurrency).toEqual(['2', 'default']);
+      // No --database: the one the connection string names, said so (not "unset").
+      expect(fromConfig.database).toEqual([new URL(t.uri).pathname.slice(1), `the connection string's path (env APP_DB_URL (named by config ${configFile}))`]);
+      expect((await settings(['--database', 'elsewhere'], {})).database).toEqual(['elsewhere', 'flag --database']);
 
       const fromEnv = await settings([], { MONGRATE_LEASE_MS: '22000', MONGRATE_BATCH_SIZE: '8' });
       expect(fromEnv.leaseMs).toEqual(['22000', 'env MONGRATE_LEASE_MS']);

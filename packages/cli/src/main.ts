@@ -1,4 +1,20 @@
 import { runCli } from './cli.js';
+import { SAME_INTERRUPT_WINDOW_MS } from './interrupt.js';
+
+/** When the run's listener got its first signal. */
+let signalledAt: number | undefined;
+
+/**
+ * Listens once the run has stopped listening, after a signal: a copy of that signal forwarded late by a wrapper
+ * (`pnpm migrate`, a shell script) would otherwise meet no listener and kill the process by default while it records
+ * the stop and exits. A separate signal, later than `SAME_INTERRUPT_WINDOW_MS`, still kills it as before.
+ */
+function afterRun(signal: NodeJS.Signals): void {
+  if (signalledAt !== undefined && Date.now() - signalledAt <= SAME_INTERRUPT_WINDOW_MS) return;
+  process.off('SIGINT', afterRun);
+  process.off('SIGTERM', afterRun);
+  process.kill(process.pid, signal);
+}
 
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
@@ -10,11 +26,19 @@ const code = await runCli(process.argv.slice(2), {
   tty: Boolean(process.stderr.isTTY),
   ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
   onSignal(listener) {
-    process.on('SIGINT', listener);
-    process.on('SIGTERM', listener);
+    const heard = (signal: NodeJS.Signals) => {
+      signalledAt ??= Date.now();
+      listener(signal);
+    };
+    process.on('SIGINT', heard);
+    process.on('SIGTERM', heard);
     return () => {
-      process.off('SIGINT', listener);
-      process.off('SIGTERM', listener);
+      process.off('SIGINT', heard);
+      process.off('SIGTERM', heard);
+      if (signalledAt !== undefined && process.listenerCount('SIGINT') === 0) {
+        process.on('SIGINT', afterRun);
+        process.on('SIGTERM', afterRun);
+      }
     };
   },
 });

@@ -12,6 +12,7 @@ import {
   redactSecrets,
   type MongrateConfig,
 } from '@mongrate/core';
+import { ConnectionString } from 'mongodb-connection-string-url';
 import type { CliIo } from './cli-io.js';
 import type { GlobalArgs } from './options.js';
 
@@ -46,6 +47,8 @@ export interface ResolvedSettings {
   readonly configFile?: string;
   /** The uri came from `--uri`. */
   readonly uriFromFlag: boolean;
+  /** The database the connection string's path names, used when `database` is unset. */
+  readonly uriDatabase?: string;
 }
 
 /** Flags win over `MONGRATE_*` (and `MONGODB_URI`), which win over the config file, which wins over core's defaults. */
@@ -114,12 +117,31 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
     allowOutOfOrder: chosen.allowOutOfOrder.value,
   };
   const sources = Object.fromEntries(Object.entries(chosen).map(([name, c]) => [name, c.source])) as Record<SettingName, string>;
-  return { settings, sources, ...(loaded.file ? { configFile: loaded.file } : {}), uriFromFlag: args.uri !== undefined };
+  const uriDatabase = uri.value === undefined ? undefined : databaseOf(uri.value);
+  return {
+    settings,
+    sources,
+    ...(loaded.file ? { configFile: loaded.file } : {}),
+    uriFromFlag: args.uri !== undefined,
+    ...(uriDatabase === undefined ? {} : { uriDatabase }),
+  };
+}
+
+/** The database a connection string's path names; undefined without one, or for a string that does not parse. */
+function databaseOf(uri: string): string | undefined {
+  try {
+    return decodeURIComponent(new ConnectionString(uri).pathname.replace(/^\//, '')) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Each setting, its value (the connection string redacted) and where it came from. */
 export function describeSettings(resolved: ResolvedSettings): Array<{ readonly setting: SettingName; readonly value: string; readonly source: string }> {
   return (Object.keys(resolved.sources) as SettingName[]).map((setting) => {
+    if (setting === 'database' && resolved.settings.database === undefined && resolved.uriDatabase !== undefined) {
+      return { setting, value: resolved.uriDatabase, source: `the connection string's path (${resolved.sources.uri})` };
+    }
     const value = resolved.settings[setting];
     const text = value === undefined ? '-' : Array.isArray(value) ? value.join(', ') : String(value);
     return { setting, value: setting === 'uri' ? redactSecrets(text) : text, source: resolved.sources[setting] };

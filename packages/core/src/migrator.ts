@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { MigrationError, RunnableMigration, Umzug } from 'umzug';
 import type { Logger } from 'winston';
+import { ConnectionString } from 'mongodb-connection-string-url';
 import { authenticationFailure } from './authentication-failure.js';
 import { checkSameDriver } from './driver-version.js';
 import { messageOf } from './driver-errors.js';
@@ -226,6 +227,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   static async connect(uri: string, options: ConnectOptions): Promise<Migrator> {
     let client: MongoClient;
     try {
+      // The driver takes an empty host (`mongodb://a:1,/db`) and then fails to connect with a runtime error, outside
+      // any promise: said here, as the bad input it is.
+      if (new ConnectionString(uri).hosts.some((host) => host === '')) throw new Error('its host list has an empty entry (a stray comma?)');
       client = new MongoClient(uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, ...options.clientOptions });
     } catch (error) {
       throw new InvalidOptionError(`The connection string is invalid: ${redactSecrets(messageOf(error))}. Expected mongodb://host[:port]/database.`, {
