@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Document, Filter } from 'mongodb';
 import {
   DEFAULT_BACKUP_COLLECTION,
   DEFAULT_MAX_PASSES,
@@ -12,6 +12,7 @@ import {
   checkConcurrency,
   checkFields,
   checkStep,
+  constant,
   exactMatch,
   holds,
   idKey,
@@ -23,7 +24,7 @@ import { targetCollection, type ToolkitTarget } from './target.js';
 import { InvalidOptionError } from '../errors.js';
 import { forEachBatch } from './for-each-batch.js';
 import { filterFields, matchesEquality } from './filter-fields.js';
-import { ConditionalUpdates, PipelineSupport } from './conditional-update.js';
+import { ConditionalUpdates, PipelineSupport, stateKey } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
 import { DUPLICATE_KEY } from '../driver-errors.js';
@@ -322,7 +323,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
     const queryPath = () =>
       pipelineSupport.write(
         docs.length,
-        () => bulk([{ $set: Object.fromEntries(Object.entries(options.set).map(([field, value]) => [field, { $literal: value }])) }]),
+        () => bulk([{ $set: Object.fromEntries(Object.entries(options.set).map(([field, value]) => [field, constant(value)])) }]),
         () => bulk({ $set: options.set }),
       );
     if (!conditional) return queryPath();
@@ -463,7 +464,7 @@ function keepsBeforeValue(doc: Document, backup: BackupDocument, written: Readon
 function groupByBefore(docs: readonly BackupDocument[]): Map<string, BackupDocument[]> {
   const groups = new Map<string, BackupDocument[]>();
   for (const b of docs) {
-    const k = BSON.EJSON.stringify({ b: b.before, m: b.missing }, { relaxed: false });
+    const k = stateKey(b.before, b.missing);
     const group = groups.get(k);
     if (group) group.push(b);
     else groups.set(k, [b]);

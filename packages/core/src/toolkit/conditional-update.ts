@@ -15,8 +15,7 @@ export class ConditionalUpdates {
   readonly #pipelines = new Map<string, Document[]>();
 
   update(id: unknown, values: Readonly<Record<string, unknown>>, missing: readonly string[], set: Readonly<Record<string, unknown>>, unset: readonly string[] = []): AnyBulkWriteOperation<Document> {
-    // Field names cannot hold NUL (BSON names are C strings), so the parts cannot run into each other.
-    const key = `${recordKey(values)}\u0000${missing.join('\u0000')}\u0001${recordKey(set)}\u0001${unset.join('\u0000')}`;
+    const key = `${stateKey(values, missing)}\u0001${stateKey(set, unset)}`;
     let pipeline = this.#pipelines.get(key);
     if (pipeline === undefined) {
       if (this.#pipelines.size >= MAX_SHARED_PIPELINES) this.#pipelines.clear();
@@ -33,6 +32,14 @@ export class ConditionalUpdates {
 
 /** Distinct pipelines kept for sharing; past this many (documents that all differ) the cache starts over. */
 const MAX_SHARED_PIPELINES = 256;
+
+/**
+ * A key that differs whenever two document states differ: in a field held (its name, value, BSON type or form) or a
+ * field absent. Field names cannot hold NUL (BSON names are C strings), so the parts cannot run into each other.
+ */
+export function stateKey(values: Readonly<Record<string, unknown>>, missing: readonly string[] = []): string {
+  return `${recordKey(values)}\u0000${missing.join('\u0000')}`;
+}
 
 /** A key that differs whenever two records differ in a name, a value or a value's BSON type or form. */
 function recordKey(record: Readonly<Record<string, unknown>>): string {
