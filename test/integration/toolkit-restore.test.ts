@@ -3,7 +3,7 @@ import { Binary, ObjectId, type Collection, type Document } from 'mongodb';
 import { backupAndUpdate, restoreBackups, type BackupAndUpdateOptions } from '@mongrate/core';
 import { collectionHash } from '../support/collection-hash.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { toolkitContext } from '../support/toolkit-context.js';
+import { interceptDb, toolkitContext } from '../support/toolkit-context.js';
 
 const COLLECTION = 'tokens';
 const BACKUPS = 'migration_backups';
@@ -72,6 +72,21 @@ describe('restoreBackups', () => {
     const copies = await t.db.collection(BACKUPS).find({ _id: { $gte: 'conflict|', $lt: 'conflict}' } } as Document).toArray();
     expect(copies).toHaveLength(12);
     expect(new Set(copies.map((c) => String(c.docId))).size).toBe(12);
+  });
+
+  it('a document the app changes right after the restore put it back counts once, as a conflict, and keeps the app’s write', async () => {
+    await seed(10);
+    await backupAndUpdate(ctx('up'), options(RUN_AT));
+    // One true conflict, so the batch is read back after its write.
+    await tokens.updateOne({ i: 0 }, { $set: { status: 'failed' } });
+    // The app writes two documents the restore has just put back, before the restore reads the batch back.
+    const db = interceptDb(t.db, [{ collection: COLLECTION, method: 'bulkWrite', after: async () => void (await tokens.updateMany({ i: { $in: [4, 7] } }, { $set: { status: 'app' } })) }]);
+    const down = await restoreBackups(toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 10, db }), { collection: COLLECTION });
+    expect(down).toMatchObject({ restored: 7, alreadyRestored: 0, conflicts: 3 });
+    expect(down.restored + down.alreadyRestored + down.conflicts).toBe(10);
+    expect((await tokens.find({ status: 'app' }, { sort: { i: 1 } }).toArray()).map((d) => d.i)).toEqual([4, 7]);
+    expect(await tokens.countDocuments({ status: 'unspent' })).toBe(7);
+    expect(await t.db.collection(BACKUPS).countDocuments({ conflict: { $exists: true } })).toBe(3);
   });
 
   it('conflict copies carry the server’s time, not the local clock', async () => {

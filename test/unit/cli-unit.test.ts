@@ -180,6 +180,21 @@ describe('CLI without a database', () => {
       expect(await runCli(['create', 'x'], bad.io)).toBe(ExitCode.badInput);
       expect(bad.out.stderr).toContain(path.join(dir, 'mongrate.config.json'));
     });
+
+    it('two config files in one folder are bad input naming both, unless one is named; nothing is guessed', async () => {
+      await mkdir(path.join(dir, 'm'));
+      await writeFile(path.join(dir, 'mongrate.config.json'), JSON.stringify({ batchSize: 7, migrations: ['m'] }));
+      await writeFile(path.join(dir, 'mongrate.config.mjs'), "export default { batchSize: 9, migrations: ['n'] };\n");
+      await expect(loadConfig({ cwd: dir })).rejects.toThrow(/2 config files .*mongrate\.config\.mjs, mongrate\.config\.json.*`file` option/);
+      expect((await loadConfig({ cwd: dir, file: 'mongrate.config.json' })).config).toEqual({ batchSize: 7, migrations: [path.join(dir, 'm')] });
+      const bad = fakeIo(dir);
+      expect(await runCli(['create', 'x'], bad.io)).toBe(ExitCode.badInput);
+      expect(bad.out.stderr).toMatch(/mongrate\.config\.mjs, mongrate\.config\.json.*--config \(or MONGRATE_CONFIG\)/);
+      expect(await readdir(path.join(dir, 'm'))).toEqual([]);
+      const named = fakeIo(dir);
+      expect([await runCli(['create', 'x', '--ext', 'mjs', '--config', 'mongrate.config.json'], named.io), named.out.stderr]).toEqual([ExitCode.success, '']);
+      expect(await readdir(path.join(dir, 'm'))).toEqual(['001_x.mjs']);
+    });
   });
 });
 

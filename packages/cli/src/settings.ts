@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CONCURRENCY,
@@ -7,7 +8,9 @@ import {
   DEFAULT_LOCK_WAIT_TIMEOUT_MS,
   DEFAULT_MIGRATIONS_COLLECTION,
   DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+  InvalidOptionError,
   configFromEnv,
+  findConfigFiles,
   loadConfig,
   redactSecrets,
   type MongrateConfig,
@@ -53,7 +56,16 @@ export interface ResolvedSettings {
 
 /** Flags win over `MONGRATE_*` (and `MONGODB_URI`), which win over the config file, which wins over core's defaults. */
 export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<ResolvedSettings> {
-  const loaded = await loadConfig({ cwd: io.cwd, ...(args.config ? { file: args.config } : io.env.MONGRATE_CONFIG ? { file: io.env.MONGRATE_CONFIG } : {}) });
+  const file = args.config || io.env.MONGRATE_CONFIG;
+  if (!file) {
+    const found = findConfigFiles(io.cwd);
+    if (found.length > 1) {
+      throw new InvalidOptionError(
+        `Found ${found.length} config files in ${path.dirname(found[0] as string)} (${found.map((f) => path.basename(f)).join(', ')}), and which one to read would be a guess: delete all but one, or name the one to read with --config (or MONGRATE_CONFIG).`,
+      );
+    }
+  }
+  const loaded = await loadConfig({ cwd: io.cwd, ...(file ? { file } : {}) });
   const fromEnv = configFromEnv(io.env);
   const configLabel = `config ${loaded.file ?? ''}`;
   type Chosen<T> = { readonly value: T; readonly source: string };

@@ -6,23 +6,40 @@
 /** Duplicate key on insert; an upsert that hits a duplicate reports code 1 on DocumentDB instead. */
 export const DUPLICATE_KEY = 11000;
 
+/**
+ * "This server does not run that": CommandNotSupported (115), an unknown pipeline stage (40324) or expression operator
+ * (168, 31325).
+ */
+export const UNSUPPORTED_FEATURE_CODES: ReadonlySet<number> = new Set([115, 40324, 168, 31325]);
+
+/** Whether `error` carries one of `codes`. */
+export function hasCode(error: unknown, codes: ReadonlySet<number>): boolean {
+  const code = errorCode(error);
+  return code !== undefined && codes.has(code);
+}
+
 /** The `code` of a driver or server error, if it has one. */
 export function errorCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
-/** The per-operation errors of a bulk write error (`writeErrors` is one object or an array, by driver version). */
-export function writeErrorsOf(error: unknown): ReadonlyArray<{ readonly code?: unknown }> | undefined {
+/**
+ * The per-operation errors of a bulk write failure (`writeErrors` is one object or an array, by driver version), each
+ * with the index of its operation (-1 if none is given); undefined when the failure has none.
+ */
+export function writeErrorsOf(error: unknown): Array<{ readonly code: unknown; readonly index: number }> | undefined {
   const writeErrors = (error as { writeErrors?: unknown } | null | undefined)?.writeErrors;
   if (writeErrors === undefined || writeErrors === null) return undefined;
-  return (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as ReadonlyArray<{ readonly code?: unknown }>;
+  const list = [writeErrors].flat() as Array<{ code?: unknown; index?: unknown } | null | undefined>;
+  if (list.length === 0) return undefined;
+  return list.map((e) => ({ code: e?.code, index: typeof e?.index === 'number' ? e.index : -1 }));
 }
 
 /** A duplicate key, alone or as every failure of a bulk write. */
 export function isDuplicateKey(error: unknown): boolean {
   const bulk = writeErrorsOf(error);
-  if (bulk && bulk.length > 0) return bulk.every((e) => e.code === DUPLICATE_KEY);
+  if (bulk) return bulk.every((e) => e.code === DUPLICATE_KEY);
   return errorCode(error) === DUPLICATE_KEY;
 }
 

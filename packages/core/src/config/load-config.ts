@@ -73,15 +73,23 @@ export interface LoadConfigOptions {
   readonly file?: string;
 }
 
-/** The first `mongrate.config.*` in `cwd` or a parent folder. */
-export function findConfigFile(cwd: string = process.cwd()): string | undefined {
+/** Every `mongrate.config.*` of the nearest folder, from `cwd` upwards, that holds one (more than one is ambiguous). */
+export function findConfigFiles(cwd: string = process.cwd()): string[] {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    for (const name of CONFIG_FILE_NAMES) {
-      const file = path.join(dir, name);
-      if (existsSync(file)) return file;
-    }
-    if (path.dirname(dir) === dir) return undefined;
+    const found = CONFIG_FILE_NAMES.map((name) => path.join(dir, name)).filter((file) => existsSync(file));
+    if (found.length > 0 || path.dirname(dir) === dir) return found;
   }
+}
+
+/** The `mongrate.config.*` in `cwd` or the nearest parent folder that has one; two or more in that folder are refused. */
+export function findConfigFile(cwd: string = process.cwd()): string | undefined {
+  const found = findConfigFiles(cwd);
+  if (found.length > 1) {
+    throw new InvalidOptionError(
+      `Found ${found.length} config files in ${path.dirname(found[0] as string)} (${found.map((f) => path.basename(f)).join(', ')}), and which one to read would be a guess: delete all but one, or name the one to read (\`loadConfig\`'s \`file\` option).`,
+    );
+  }
+  return found[0];
 }
 
 /**

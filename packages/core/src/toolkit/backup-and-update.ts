@@ -17,7 +17,6 @@ import {
   holds,
   idKey,
   sameValue,
-  writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
@@ -27,7 +26,7 @@ import { filterFields, matchesEquality } from './filter-fields.js';
 import { ConditionalUpdates, PipelineSupport, stateKey } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { assertMayContinue, type ServerFence } from '../lock/migration-lock.js';
-import { DUPLICATE_KEY } from '../driver-errors.js';
+import { DUPLICATE_KEY, UNSUPPORTED_FEATURE_CODES, hasCode, writeErrorsOf } from '../driver-errors.js';
 import { claimStep, loadStep, saveStep, stepKey } from './checkpoint.js';
 
 export interface BackupAndUpdateOptions extends ToolkitTarget {
@@ -84,13 +83,6 @@ export interface BackupAndUpdateOptions extends ToolkitTarget {
  */
 export const WritePath = { fencedMerge: 'fenced-merge', conditionalUpdate: 'conditional-update', bulkUpdate: 'bulk-update' } as const;
 export type WritePath = (typeof WritePath)[keyof typeof WritePath];
-
-/** Server error codes meaning "this server cannot run that pipeline", which send `backupAndUpdate` to the bulk update. */
-const UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325]);
-
-function isUnsupported(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && UNSUPPORTED_CODES.has((error as { code: unknown }).code);
-}
 
 export interface BackupAndUpdateResult {
   /**
@@ -301,7 +293,7 @@ export async function backupAndUpdate(ctx: MigrationContext, options: BackupAndU
         const matchedCount = await target.countDocuments({ $and: [{ _id: { $in: ids } }, exactMatch(options.set)] } as Filter<Document>);
         return { matchedCount, exact: false };
       } catch (error) {
-        if (!isUnsupported(error)) throw error;
+        if (!hasCode(error, UNSUPPORTED_FEATURE_CODES)) throw error;
         ctx.logger.warn('this server cannot run the fenced batch write ($lookup + $merge); writing with a bulk of compare-and-set updates, guarded by the local lease check only', { error: String(error) });
         fence = undefined;
         guard();

@@ -223,10 +223,3 @@ function aggregationType(value: unknown): string | undefined {
   return 'object';
 }
 
-/** The write errors of a bulk write failure, whichever driver copy threw it (never `instanceof`). */
-export function writeErrorsOf(error: unknown): Array<{ readonly code: unknown; readonly index: number }> | undefined {
-  if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return undefined;
-  const list = [(error as { writeErrors: unknown }).writeErrors].flat() as Array<{ code?: unknown; index?: unknown } | null | undefined>;
-  if (list.length === 0) return undefined;
-  return list.map((e) => ({ code: e?.code, index: typeof e?.index === 'number' ? e.index : -1 }));
-}

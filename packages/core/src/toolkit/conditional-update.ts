@@ -1,5 +1,6 @@
 import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
-import { constant, exactExpression, writeErrorsOf } from './backup-document.js';
+import { constant, exactExpression } from './backup-document.js';
+import { UNSUPPORTED_FEATURE_CODES, hasCode, writeErrorsOf } from '../driver-errors.js';
 
 /**
  * Builds each document's write, found by `_id` alone (the server's cheapest update; measured on DocumentDB, per 1,000
@@ -80,8 +81,8 @@ function valueKey(value: unknown): string {
   return `${String(type)}${BSON.EJSON.stringify({ v: value }, { relaxed: false })}`;
 }
 
-/** "Cannot run that pipeline" for an update given one: CommandNotSupported and kin, FailedToParse, TypeMismatch, BadValue. */
-const PIPELINE_UPDATE_UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40324, 168, 31325, 2, 9, 14]);
+/** "Cannot run that pipeline" for an update given one: `UNSUPPORTED_FEATURE_CODES`, FailedToParse, TypeMismatch, BadValue. */
+const PIPELINE_UPDATE_UNSUPPORTED_CODES: ReadonlySet<number> = new Set([...UNSUPPORTED_FEATURE_CODES, 2, 9, 14]);
 
 /**
  * Whether a bulk of `operations` pipeline updates was refused as such: the command failed with an "unsupported" code,
@@ -90,8 +91,8 @@ const PIPELINE_UPDATE_UNSUPPORTED_CODES: ReadonlySet<unknown> = new Set([115, 40
 export function pipelineUpdateRefused(error: unknown, operations: number): boolean {
   // A bulk error carries its first write error's code as its own: with write errors, only they decide.
   const failed = writeErrorsOf(error);
-  if (failed !== undefined) return failed.length === operations && failed.every((e) => PIPELINE_UPDATE_UNSUPPORTED_CODES.has(e.code));
-  return typeof error === 'object' && error !== null && 'code' in error && PIPELINE_UPDATE_UNSUPPORTED_CODES.has((error as { code: unknown }).code);
+  if (failed !== undefined) return failed.length === operations && failed.every((e) => hasCode(e, PIPELINE_UPDATE_UNSUPPORTED_CODES));
+  return hasCode(error, PIPELINE_UPDATE_UNSUPPORTED_CODES);
 }
 
 /**

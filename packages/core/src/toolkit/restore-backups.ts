@@ -11,7 +11,6 @@ import {
   exactMatch,
   holds,
   idKey,
-  writeErrorsOf,
   type BackupDocument,
 } from './backup-document.js';
 import { targetCollection, type ToolkitTarget } from './target.js';
@@ -20,7 +19,7 @@ import { ConditionalUpdates, PipelineSupport } from './conditional-update.js';
 import type { MigrationContext } from '../migration.js';
 import { ServerClock } from '../server-clock.js';
 import { assertMayContinue } from '../lock/migration-lock.js';
-import { DUPLICATE_KEY } from '../driver-errors.js';
+import { DUPLICATE_KEY, writeErrorsOf } from '../driver-errors.js';
 import { loadStep, saveStep, stepKey } from './checkpoint.js';
 
 /** How many conflicting documents a restore result lists (all are kept in the backup collection). */
@@ -48,7 +47,12 @@ export interface RestoreBackupsResult {
   readonly restored: number;
   /** Documents already at their before-values (a resumed restore, or targets an interrupted `up` never changed). */
   readonly alreadyRestored: number;
-  /** Documents changed since the migration wrote them: not overwritten; their backups are kept, marked. */
+  /**
+   * Documents that do not hold what the migration wrote, nor their before-values: changed since the migration wrote
+   * them (or deleted), or changed by another writer right after this restore put them back (the counts cannot tell
+   * the two apart). Not overwritten; their backups are kept, marked. Each document counts once:
+   * `restored + alreadyRestored + conflicts` is the number of backups.
+   */
   readonly conflicts: number;
   /** The first `MAX_LISTED_CONFLICTS` conflicts. */
   readonly conflictList: readonly RestoreConflict[];
@@ -60,7 +64,7 @@ export interface RestoreBackupsResult {
 
 /** What one batch's restore did. */
 interface BatchRestored {
-  readonly matchedCount: number;
+  readonly restored: number;
   readonly alreadyRestored: number;
   readonly conflicts: readonly RestoreConflict[];
 }
@@ -137,6 +141,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
 
   const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
     const matchedCount = await write(page);
+    let restored = matchedCount;
     let alreadyRestored = 0;
     const conflicts: Array<{ backup: BackupDocument; current: Document | null }> = [];
     if (matchedCount < page.length) {
@@ -153,8 +158,12 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         if (doc && holds(doc, set, unset)) atBefore++;
         else conflicts.push({ backup, current: doc });
       }
-      // Documents restored by this bulkWrite are also at their before-values now.
-      alreadyRestored = atBefore - matchedCount;
+      // Documents restored by this bulkWrite are also at their before-values now, unless another writer changed
+      // them right after it: then fewer are at their before-values than were restored, and as many of the changed
+      // ones were ours. Which ones cannot be told, so they all count (and are kept) as conflicts, and each document
+      // counts once.
+      restored = Math.min(matchedCount, atBefore);
+      alreadyRestored = atBefore - restored;
     }
     if (conflicts.length > 0) {
       const at = await clock.now();
@@ -180,7 +189,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
         });
       ctx.logger.warn('documents changed since the migration wrote them were not restored', { conflicts: conflicts.length });
     }
-    return { matchedCount, alreadyRestored, conflicts: conflicts.map(({ backup, current }): RestoreConflict => ({ docId: backup.docId, reason: current ? 'changed' : 'deleted' })) };
+    return { restored, alreadyRestored, conflicts: conflicts.map(({ backup, current }): RestoreConflict => ({ docId: backup.docId, reason: current ? 'changed' : 'deleted' })) };
   };
 
   /**
@@ -191,7 +200,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
     for (const conflict of done.conflicts) if (conflictList.length < MAX_LISTED_CONFLICTS) conflictList.push(conflict);
     state = {
       ...state,
-      restored: state.restored + done.matchedCount,
+      restored: state.restored + done.restored,
       alreadyRestored: state.alreadyRestored + done.alreadyRestored,
       conflicts: state.conflicts + done.conflicts.length,
       batches: state.batches + 1,
