@@ -1,9 +1,19 @@
-import type { HistoryEntry, ImpactReport, MigrationState, PreviewResult, RunResult, StatusReport, VerifyReport } from '@mongrate/core';
+import type { HistoryEntry, ImpactReport, LockHolder, MigrationState, PreviewResult, RunResult, StatusReport, VerifyReport } from '@mongrate/core';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const seconds = (ms: number | undefined) => (ms === undefined ? '-' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
 const when = (d: Date | undefined) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
 const counts = (c: Readonly<Record<string, number>> | undefined) => (c && Object.keys(c).length ? Object.entries(c).map(([k, v]) => `${k} ${n(v)}`).join(', ') : '-');
+
+/**
+ * The line a command prints when it starts waiting for another process's lock: who holds it, until when, how long
+ * this one waits, and that a holder that died lets go when its lease runs out.
+ */
+export function renderLockWait(holder: LockHolder, waitMs: number): string {
+  const who = `host ${holder.host}, pid ${holder.pid}${holder.user ? ` (user ${holder.user})` : ''}`;
+  const until = holder.expiresAt ? `, its lease runs to ${when(holder.expiresAt)} unless renewed` : '';
+  return `Waiting for the migration lock, held by ${who}${until}. Giving up after ${Math.round(waitMs / 1000)} s (--lock-timeout); if that process has died, this one takes the lock over once the lease expires.`;
+}
 
 /** Left-aligned text columns, right-aligned numbers. */
 export function table(columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {

@@ -7,6 +7,7 @@ import type { CliIo } from './cli-io.js';
 import type { Outcome } from './command.js';
 import { ForcedExit } from './interrupt.js';
 import type { GlobalArgs } from './options.js';
+import { renderLockWait } from './render.js';
 import { resolveSettings, type ResolvedSettings } from './settings.js';
 import { enableTypeScriptMigrations } from './typescript-loader.js';
 
@@ -51,6 +52,13 @@ export async function withMigrator(args: GlobalArgs, io: CliIo, work: (session: 
     concurrency: settings.concurrency,
     allowOutOfOrder: settings.allowOutOfOrder,
     clientOptions: { serverSelectionTimeoutMS: settings.connectTimeoutMs, connectTimeoutMS: settings.connectTimeoutMs },
+  });
+  // Once per holder: the lock reports every poll.
+  let waitingFor: string | undefined;
+  migrator.on('lock-waiting', (holder) => {
+    if (holder.runId === waitingFor) return;
+    waitingFor = holder.runId;
+    io.stderr.write(`${renderLockWait(holder, settings.lockWaitTimeoutMs)}\n`);
   });
   let forced = false;
   try {
