@@ -154,7 +154,9 @@ describe('migrate CLI: bad inputs fail loudly', () => {
     const down = await run(['down', '--yes', ...failing], env);
     expect(down.code).toBe(ExitCode.failed);
     expect(down.stderr).toMatch(/failing\/002_fails_once is partly applied/);
-    expect(down.stderr).toContain('`migrate down failing/002_fails_once --yes` reverts it; `migrate up` finishes it');
+    // The remedy repeats the flag that chose the migrations, so it runs as printed (the last line runs it).
+    const where = `--migrations ${path.join(FIXTURES, 'failing')}`;
+    expect(down.stderr).toContain(`\`migrate down failing/002_fails_once --yes ${where}\` reverts it; \`migrate up ${where}\` finishes it`);
     expect(await snapshot(t.db)).toEqual(before);
     expect((await run(['down', 'failing/002_fails_once', '--yes', ...failing], env)).code).toBe(ExitCode.success);
   });

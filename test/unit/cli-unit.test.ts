@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   AuthenticationFailedError,
   DatabaseNotReadyError,
+  PartialMigrationError,
   authenticationFailure,
   configFromEnv,
   createLogger,
@@ -17,7 +18,7 @@ import {
   type MigrationRecord,
   type RunResult,
 } from '@mongrate/core';
-import { ExitCode, SAME_INTERRUPT_WINDOW_MS, renderRemedies, renderRemedy, reportError, runCli, type CliIo } from '@mongrate/cli';
+import { ExitCode, SAME_INTERRUPT_WINDOW_MS, renderRemedies, renderRemedy, reportError, runCli, whereFlags, type CliIo } from '@mongrate/cli';
 import { ForcedExit, interruptible } from '../../packages/cli/src/interrupt.js';
 import { renderRun, renderStatus, renderVerify } from '../../packages/cli/src/render.js';
 
@@ -93,6 +94,16 @@ describe('CLI without a database', () => {
       const why = Object.assign(new Error('x'), { remedies: [{ call: 'verify' }, { options: { allowDrift: true }, why: 'It runs despite the drift.' }] });
       expect(renderRemedies(why)).toBe('Next: `migrate verify`; `--allow-drift` runs despite the drift.');
       expect(renderRemedies(new Error('no remedies'))).toBeUndefined();
+    });
+
+    it('repeat the flags that chose what the command acted on, quoted for the shell, never --uri', () => {
+      const where = whereFlags(['down', '004', '--uri', 'mongodb://u:pw@h/db', '--migrations', './db/migrations', '--database=app two', '--migrations', '@acme/plugin', '--config', "it's.json", '--yes']);
+      expect(where).toBe("--migrations ./db/migrations --database 'app two' --migrations @acme/plugin --config 'it'\\''s.json'");
+      const error = Object.assign(new Error('x'), { remedies: [{ call: 'down', options: { to: 'a' } }, { options: { uri: true } }] });
+      expect(renderRemedies(error, '--database app')).toBe('Next: `migrate down --to a --yes --database app`; check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file\'s uri/uriEnv).');
+      const message = reportError(new PartialMigrationError('ns/004_x', 'failed'), '--database app').message;
+      expect(message).toContain('`migrate down ns/004_x --yes --database app` reverts it; `migrate up --database app` finishes it.');
+      expect(whereFlags(['up', '--json'])).toBe('');
     });
   });
 

@@ -15,6 +15,7 @@ import { verifyCommand } from './commands/verify.js';
 import { reportError } from './error-report.js';
 import { ExitCode } from './exit-codes.js';
 import { ForcedExit } from './interrupt.js';
+import { whereFlags } from './remedy.js';
 import { globalOptions } from './options.js';
 
 export type { CliIo } from './cli-io.js';
@@ -47,7 +48,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       io.stderr.write(`\n${error.message}\n`);
       return ExitCode.interrupted;
     }
-    const report = reportError(error);
+    const report = reportError(error, whereFlags(argv));
     if (jsonMode) io.stdout.write(`${JSON.stringify({ ok: false, exitCode: report.exitCode, error: { name: report.name, code: report.code, message: report.message } }, null, 2)}\n`);
     else io.stderr.write(`Error: ${report.message}\n`);
     return report.exitCode;

@@ -26,8 +26,11 @@ export interface ErrorReport {
   readonly message: string;
 }
 
-/** Maps any error to an exit code and a printable, credential-free message. */
-export function reportError(error: unknown): ErrorReport {
+/**
+ * Maps any error to an exit code and a printable, credential-free message. `where`: the flags that chose what the
+ * command acted on (`whereFlags(argv)`), repeated in each command the message suggests. Default: none.
+ */
+export function reportError(error: unknown, where = ''): ErrorReport {
   const root = rootMigrateError(error);
   const top = error instanceof Error ? error : new Error(String(error));
   // Once a migration has run, its state is written: whatever it raised (even bad input) is a failed run, unless interrupted.
@@ -43,7 +46,7 @@ export function reportError(error: unknown): ErrorReport {
   const interrupted = root?.code === MigrateErrorCode.Interrupted;
   const shown = interrupted ? root.message : saysMore ? `${top.message}\n${root.message}` : top.message;
   // Structured remedies (core) name API calls; render them as commands. Older errors without them get the CLI's own hint.
-  const hint = root ? (renderRemedies(root) ?? cliHint(root)) : undefined;
+  const hint = root ? (renderRemedies(root, where) ?? cliHint(root, where)) : undefined;
   return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(hint ? `${shown}\n${hint}` : shown)) };
 }
 
@@ -53,11 +56,12 @@ export function singleFullStops(message: string): string {
 }
 
 /** Core errors speak of API options; on the command line, name the commands. */
-function cliHint(error: MigrateError): string | undefined {
+function cliHint(error: MigrateError, where: string): string | undefined {
   const id = (error as { migrationId?: unknown }).migrationId;
   if (typeof id !== 'string') return undefined;
-  if (error.code === MigrateErrorCode.OutOfOrder) return `On the command line: \`migrate up --allow-out-of-order\` applies it.`;
-  if (error.name === 'PartialMigrationError') return `On the command line: \`migrate down ${id} --yes\` reverts it; \`migrate up\` finishes it.`;
-  if (error.name === 'MigrationFileMissingError') return `On the command line: \`migrate status\` lists it as missing; \`migrate down <id>\` reverts another migration by name.`;
+  const cmd = (command: string) => `\`migrate ${command}${where ? ` ${where}` : ''}\``;
+  if (error.code === MigrateErrorCode.OutOfOrder) return `On the command line: ${cmd('up --allow-out-of-order')} applies it.`;
+  if (error.name === 'PartialMigrationError') return `On the command line: ${cmd(`down ${id} --yes`)} reverts it; ${cmd('up')} finishes it.`;
+  if (error.name === 'MigrationFileMissingError') return `On the command line: ${cmd('status')} lists it as missing; ${cmd('down <id>')} reverts another migration by name.`;
   return undefined;
 }

@@ -24,18 +24,44 @@ export function renderRemedy(remedy: RemedyLike): string {
   return parts.join(' ');
 }
 
+/** The global flags that choose what a command acts on: a remedy repeats them, or it would act elsewhere. */
+const WHERE_FLAGS: readonly string[] = ['--migrations', '--database', '--config'];
+
+/**
+ * The flags of `argv` that choose what the command acted on (`--migrations`, `--database`, `--config`, as given), to
+ * repeat in the commands a remedy prints; '' when there are none. Never `--uri`: it may carry a password, and a remedy
+ * names `MONGODB_URI` instead.
+ */
+export function whereFlags(argv: readonly string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (!WHERE_FLAGS.includes(name)) continue;
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value !== undefined) parts.push(`${name} ${shellWord(value)}`);
+  }
+  return parts.join(' ');
+}
+
+/** `value` as one POSIX shell word: as it is when it holds no character the shell reads, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
 /**
  * "Next: `migrate down x --yes` reverts it; `migrate up` finishes it." for an error's remedies (alternatives, each with
  * its reason when core gives one); undefined when it has none. A `down` is rendered with `--yes`: a remedy is a command
- * to run as it is, also where no prompt can be answered.
+ * to run as it is, also where no prompt can be answered. `where` (see `whereFlags`) is added to each command.
  */
-export function renderRemedies(error: unknown): string | undefined {
+export function renderRemedies(error: unknown, where = ''): string | undefined {
   const remedies = (error as { remedies?: unknown } | null | undefined)?.remedies;
   if (!Array.isArray(remedies) || remedies.length === 0) return undefined;
   const lines = (remedies as RemedyLike[]).map((r) => {
     // Not a command: the connection string itself is the remedy.
     if (!r.call && r.options?.uri) return `check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file's uri/uriEnv)${r.why ? `: ${r.why.charAt(0).toLowerCase()}${r.why.slice(1).replace(/\.$/, '')}` : ''}`;
-    const command = `\`${renderRemedy(r)}${r.call === 'down' ? ' --yes' : ''}\``;
+    const command = `\`${renderRemedy(r)}${r.call === 'down' ? ' --yes' : ''}${r.call && where ? ` ${where}` : ''}\``;
     if (!r.why) return command;
     const why = r.why.replace(/\.$/, '');
     return why.startsWith('It ') ? `${command} ${why.slice(3)}` : `${command} (${why.charAt(0).toLowerCase()}${why.slice(1)})`;
