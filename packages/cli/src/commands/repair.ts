@@ -18,7 +18,12 @@ export const repairCommand = defineCommand({
       const resolve = Object.values(RepairResolution).find((r) => r === args.resolve);
       const result = await migrator.repair({ reason: args.reason, ...(args.id ? { migration: args.id } : {}), ...(resolve ? { resolve } : {}) });
       const lines = result.resolved
-        ? [`Resolved ${result.resolved.id}: ${result.resolved.from} → ${result.resolved.to}. Nothing ran.`]
+        ? [
+            `Resolved ${result.resolved.id}: ${result.resolved.from} → ${result.resolved.to}. Nothing ran.`,
+            result.resolved.to === 'applied'
+              ? `It counts as applied from now on: \`migrate down ${result.resolved.id}\` runs its down.`
+              : `It counts as pending from now on: the next \`migrate up\` runs it again. Backups its earlier run left stay in place (\`migrate verify\` counts them).`,
+          ]
         : [
             result.checksums.length
               ? `Accepted the current checksum of ${result.checksums.map((c) => `${c.id} (${c.from.slice(0, 12)} → ${c.to.slice(0, 12)})`).join(', ')}.`
