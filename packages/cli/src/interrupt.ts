@@ -8,6 +8,11 @@ import type { CliIo } from './cli-io.js';
  */
 export const SAME_INTERRUPT_WINDOW_MS = 1000;
 
+/** Whether a signal at `now` is a copy of the Ctrl-C first heard at `firstAt` (see `SAME_INTERRUPT_WINDOW_MS`). */
+export function sameInterrupt(firstAt: number, now: number = Date.now()): boolean {
+  return now - firstAt <= SAME_INTERRUPT_WINDOW_MS;
+}
+
 /** Thrown when a second, separate signal asks to stop at once: the run is abandoned, its lease expires by itself. */
 export class ForcedExit extends Error {
   override name = 'ForcedExit';
@@ -29,7 +34,7 @@ export async function interruptible<T>(io: CliIo, logger: Logger, run: (signal: 
       firstAt = now;
       logger.warn(`${signal} received: stopping at the next batch boundary (press again to exit at once)`);
       controller.abort(new InterruptedError(`stopped by ${signal}`));
-    } else if (now - firstAt > SAME_INTERRUPT_WINDOW_MS) {
+    } else if (!sameInterrupt(firstAt, now)) {
       force?.(new ForcedExit(`Second ${signal}: exiting now. The lease expires by itself; rerun to resume.`));
     }
   });

@@ -1,5 +1,5 @@
 import { runCli } from './cli.js';
-import { SAME_INTERRUPT_WINDOW_MS } from './interrupt.js';
+import { sameInterrupt } from './interrupt.js';
 
 /** When the run's listener got its first signal. */
 let signalledAt: number | undefined;
@@ -7,10 +7,10 @@ let signalledAt: number | undefined;
 /**
  * Listens once the run has stopped listening, after a signal: a copy of that signal forwarded late by a wrapper
  * (`pnpm migrate`, a shell script) would otherwise meet no listener and kill the process by default while it records
- * the stop and exits. A separate signal, later than `SAME_INTERRUPT_WINDOW_MS`, still kills it as before.
+ * the stop and exits. A separate signal (not `sameInterrupt`) still kills it as before.
  */
 function afterRun(signal: NodeJS.Signals): void {
-  if (signalledAt !== undefined && Date.now() - signalledAt <= SAME_INTERRUPT_WINDOW_MS) return;
+  if (signalledAt !== undefined && sameInterrupt(signalledAt)) return;
   process.off('SIGINT', afterRun);
   process.off('SIGTERM', afterRun);
   process.kill(process.pid, signal);
