@@ -82,6 +82,9 @@ export class MongoLock implements MigrationLock {
     const deadline = performance.now() + this.#waitTimeoutMs;
     let waited = false;
     let contention = 0;
+    // The expired lease this waiter just removed: reported as taken over only once our own lease is in (another
+    // waiter may insert first).
+    let removed: LeaseDocument | undefined;
     for (;;) {
       if (options.signal?.aborted) throw new InterruptedError('waiting for the migration lock was interrupted');
       // A waiter asks before each new try whether the holder has done its work meanwhile.
@@ -100,6 +103,7 @@ export class MongoLock implements MigrationLock {
       const renewedAt = performance.now();
       try {
         await this.#collection.insertOne(lease);
+        if (removed) logger.warn('took over an expired migration lock', { lock: this.#name, previous: toHolder(removed) });
         logger.debug('migration lock acquired', { lock: this.#name, fence: lease.fence, waited });
         return new HeldLease(this.#collection, lease, this.#leaseMs, renewedAt, this.#clock, logger);
       } catch (error) {
@@ -110,6 +114,7 @@ export class MongoLock implements MigrationLock {
           continue;
         }
         if (!isDuplicateKey(error)) throw error;
+        removed = undefined;
       }
       const holder = await this.#collection.findOne({ _id: this.#name });
       if (!holder) continue; // released between our insert and our read
@@ -118,7 +123,7 @@ export class MongoLock implements MigrationLock {
         const serverNow = await this.#clock.sync();
         if (holder.expiresAt.getTime() <= serverNow.getTime()) {
           const { deletedCount } = await this.#collection.deleteOne({ _id: this.#name, fence: holder.fence, expiresAt: holder.expiresAt });
-          if (deletedCount === 1) logger.warn('took over an expired migration lock', { lock: this.#name, previous: toHolder(holder) });
+          if (deletedCount === 1) removed = holder;
           continue;
         }
       }
