@@ -89,6 +89,32 @@ describe('restoreBackups', () => {
     expect(await t.db.collection(BACKUPS).countDocuments({ conflict: { $exists: true } })).toBe(3);
   });
 
+  it.each([
+    ['resumed after its checkpoint of the first batch', 1, true],
+    ['run again after dying before any checkpoint', 0, false],
+  ])('a rollback %s drops a parked copy whose document is no conflict any more, so copies match the conflicts reported', async (_, saved, resumes) => {
+    await seed(20);
+    const before = await tokens.find({}, { sort: { i: 1 } }).toArray();
+    await backupAndUpdate(ctx('up'), options(RUN_AT));
+    await tokens.updateMany({ i: { $in: [3, 15] } }, { $set: { status: 'failed' } });
+    // The first attempt restores both batches, parks i=3 and i=15, and dies after `saved` checkpoints.
+    const store = { value: undefined as unknown };
+    const crashing = toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 10, checkpoint: store });
+    let saves = 0;
+    const save = async (value: unknown) => (saves++ < saved ? crashing.checkpoint.save(value) : Promise.reject(new Error('simulated crash')));
+    await expect(restoreBackups({ ...crashing, checkpoint: { load: crashing.checkpoint.load, save } }, { collection: COLLECTION })).rejects.toThrow('simulated crash');
+    expect(await t.db.collection(BACKUPS).countDocuments({ conflict: { $exists: true } })).toBe(2);
+    // Then the application puts i=15 back as it was before up.
+    const doc15 = before[15];
+    if (!doc15) throw new Error('seed missing');
+    await tokens.updateOne({ i: 15 }, { $set: { status: doc15.status, spent_at: doc15.spent_at } });
+    const again = await restoreBackups(toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 10, checkpoint: store }), { collection: COLLECTION });
+    expect(again).toMatchObject({ resumed: resumes, conflicts: 1 });
+    expect(again.restored + again.alreadyRestored + again.conflicts).toBe(20);
+    const parked = await t.db.collection(BACKUPS).find({ conflict: { $exists: true } }).toArray();
+    expect(parked.map((p) => p.docId)).toEqual([before[3]?._id]);
+  });
+
   it('conflict copies carry the server’s time, not the local clock', async () => {
     await seed(12);
     await backupAndUpdate(ctx('up'), options(RUN_AT));

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,6 +13,7 @@ import {
   createLogger,
   findOutOfOrder,
   hasPassword,
+  findConfigFiles,
   loadConfig,
   type LoadedMigration,
   type MigrationRecord,
@@ -20,7 +21,7 @@ import {
 } from '@mongrate/core';
 import { ExitCode, SAME_INTERRUPT_WINDOW_MS, renderRemedies, renderRemedy, reportError, runCli, whereFlags, type CliIo } from '@mongrate/cli';
 import { ForcedExit, interruptible } from '../../packages/cli/src/interrupt.js';
-import { renderRun, renderStatus, renderVerify } from '../../packages/cli/src/render.js';
+import { renderLockWait, renderRun, renderStatus, renderVerify } from '../../packages/cli/src/render.js';
 
 /** A CliIo whose output is collected and whose signals the test sends. */
 function fakeIo(cwd: string, env: NodeJS.ProcessEnv = {}) {
@@ -96,14 +97,27 @@ describe('CLI without a database', () => {
       expect(renderRemedies(new Error('no remedies'))).toBeUndefined();
     });
 
-    it('repeat the flags that chose what the command acted on, quoted for the shell, never --uri', () => {
+    it('repeat the flags that chose what the command acted on, quoted for the shell; a --uri with a password only as a placeholder', () => {
       const where = whereFlags(['down', '004', '--uri', 'mongodb://u:pw@h/db', '--migrations', './db/migrations', '--database=app two', '--migrations', '@acme/plugin', '--config', "it's.json", '--yes']);
-      expect(where).toBe("--migrations ./db/migrations --database 'app two' --migrations @acme/plugin --config 'it'\\''s.json'");
+      expect(where).toBe("--uri '<the connection string you passed>' --migrations ./db/migrations --database 'app two' --migrations @acme/plugin --config 'it'\\''s.json'");
+      expect(where).not.toContain('pw');
+      expect(whereFlags(['up', '--uri=mongodb://localhost:27017/app?w=majority&x=1'])).toBe("--uri 'mongodb://localhost:27017/app?w=majority&x=1'");
       const error = Object.assign(new Error('x'), { remedies: [{ call: 'down', options: { to: 'a' } }, { options: { uri: true } }] });
       expect(renderRemedies(error, '--database app')).toBe('Next: `migrate down --to a --yes --database app`; check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file\'s uri/uriEnv).');
       const message = reportError(new PartialMigrationError('ns/004_x', 'failed'), '--database app').message;
       expect(message).toContain('`migrate down ns/004_x --yes --database app` reverts it; `migrate up --database app` finishes it.');
       expect(whereFlags(['up', '--json'])).toBe('');
+      // A path's ".." is the path's, not a doubled full stop.
+      expect(reportError(new PartialMigrationError('ns/004_x', 'failed'), "--migrations 'a.. b'").message).toContain("`migrate up --migrations 'a.. b'`");
+    });
+  });
+
+  describe('lock wait', () => {
+    it('promises a takeover only when the lease ends within the wait', () => {
+      const holder = { runId: 'r', host: 'h', pid: 7, expiresAt: new Date(Date.UTC(2030, 0, 1, 0, 1)) };
+      const now = Date.UTC(2030, 0, 1);
+      expect(renderLockWait(holder, 120_000, now)).toContain('Giving up after 120 s (--lock-timeout); if that process has died, this one takes the lock over when the lease expires.');
+      expect(renderLockWait(holder, 2_000, now)).toContain('Giving up after 2 s (--lock-timeout); if that process has died, its lease outlasts this wait: raise --lock-timeout');
     });
   });
 
@@ -205,6 +219,21 @@ describe('CLI without a database', () => {
       const named = fakeIo(dir);
       expect([await runCli(['create', 'x', '--ext', 'mjs', '--config', 'mongrate.config.json'], named.io), named.out.stderr]).toEqual([ExitCode.success, '']);
       expect(await readdir(path.join(dir, 'm'))).toEqual(['001_x.mjs']);
+    });
+
+    it('config discovery: a link to the config file and a folder named like one are not a second file; empty --config and a missing MONGRATE_CONFIG are bad input naming their source', async () => {
+      await writeFile(path.join(dir, 'mongrate.config.json'), JSON.stringify({ batchSize: 7 }));
+      await symlink(path.join(dir, 'mongrate.config.json'), path.join(dir, 'mongrate.config.cjs'));
+      await mkdir(path.join(dir, 'mongrate.config.mjs'));
+      expect(findConfigFiles(dir)).toEqual([path.join(dir, 'mongrate.config.json')]);
+      expect((await loadConfig({ cwd: dir })).config).toEqual({ batchSize: 7 });
+      const empty = fakeIo(dir);
+      expect(await runCli(['create', 'x', '--config='], empty.io)).toBe(ExitCode.badInput);
+      expect(empty.out.stderr).toContain('--config is empty');
+      const missing = fakeIo(dir, { MONGRATE_CONFIG: 'nope.json' });
+      expect(await runCli(['create', 'x'], missing.io)).toBe(ExitCode.badInput);
+      expect(missing.out.stderr).toContain(`MONGRATE_CONFIG names ${path.join(dir, 'nope.json')}, which does not exist`);
+      expect(await readdir(dir)).not.toContain('migrations');
     });
   });
 });

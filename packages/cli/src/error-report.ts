@@ -47,10 +47,10 @@ export function reportError(error: unknown, where = ''): ErrorReport {
   const shown = interrupted ? root.message : saysMore ? `${top.message}\n${root.message}` : top.message;
   // Structured remedies (core) name API calls; render them as commands. Older errors without them get the CLI's own hint.
   const hint = root ? (renderRemedies(root, where) ?? cliHint(root, where)) : undefined;
-  return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: singleFullStops(redactSecrets(hint ? `${shown}\n${hint}` : shown)) };
+  return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: redactSecrets(hint ? `${singleFullStops(shown)}\n${hint}` : singleFullStops(shown)) };
 }
 
-/** Messages are joined from parts that may end in a full stop; print one, never two (an ellipsis stays). */
+/** Messages are joined from parts that may end in a full stop; print one, never two (an ellipsis stays). Not applied to the remedy's commands, whose paths may hold "..". */
 export function singleFullStops(message: string): string {
   return message.replace(/(?<!\.)\.\.(?=\s|$)/g, '.');
 }

@@ -1,3 +1,5 @@
+import { hasPassword } from '@mongrate/core';
+
 /** A core remedy (see `Remedy` in @mongrate/core errors), read structurally so an older core without it still works. */
 interface RemedyLike {
   readonly call?: string;
@@ -25,12 +27,15 @@ export function renderRemedy(remedy: RemedyLike): string {
 }
 
 /** The global flags that choose what a command acts on: a remedy repeats them, or it would act elsewhere. */
-const WHERE_FLAGS: readonly string[] = ['--migrations', '--database', '--config'];
+const WHERE_FLAGS: readonly string[] = ['--uri', '--migrations', '--database', '--config'];
+
+/** Stands for a `--uri` that carries a password: the printed command then fails as bad input instead of running elsewhere. */
+export const URI_PLACEHOLDER = "'<the connection string you passed>'";
 
 /**
- * The flags of `argv` that choose what the command acted on (`--migrations`, `--database`, `--config`, as given), to
- * repeat in the commands a remedy prints; '' when there are none. Never `--uri`: it may carry a password, and a remedy
- * names `MONGODB_URI` instead.
+ * The flags of `argv` that choose what the command acted on (`--uri`, `--migrations`, `--database`, `--config`, as
+ * given), to repeat in the commands a remedy prints; '' when there are none. A `--uri` with a password is never
+ * printed: `URI_PLACEHOLDER` stands in its place.
  */
 export function whereFlags(argv: readonly string[]): string {
   const parts: string[] = [];
@@ -40,7 +45,8 @@ export function whereFlags(argv: readonly string[]): string {
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (!WHERE_FLAGS.includes(name)) continue;
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value !== undefined) parts.push(`${name} ${shellWord(value)}`);
+    if (value === undefined) continue;
+    parts.push(`${name} ${name === '--uri' && hasPassword(value) ? URI_PLACEHOLDER : shellWord(value)}`);
   }
   return parts.join(' ');
 }

@@ -7,12 +7,16 @@ const counts = (c: Readonly<Record<string, number>> | undefined) => (c && Object
 
 /**
  * The line a command prints when it starts waiting for another process's lock: who holds it, until when, how long
- * this one waits, and that a holder that died lets go when its lease runs out.
+ * this one waits, and what happens if the holder has died (taken over when its lease expires within the wait).
  */
-export function renderLockWait(holder: LockHolder, waitMs: number): string {
+export function renderLockWait(holder: LockHolder, waitMs: number, now: number = Date.now()): string {
   const who = `host ${holder.host}, pid ${holder.pid}${holder.user ? ` (user ${holder.user})` : ''}`;
   const until = holder.expiresAt ? `, its lease runs to ${when(holder.expiresAt)} unless renewed` : '';
-  return `Waiting for the migration lock, held by ${who}${until}. Giving up after ${Math.round(waitMs / 1000)} s (--lock-timeout); if that process has died, this one takes the lock over once the lease expires.`;
+  const ifDead =
+    holder.expiresAt && holder.expiresAt.getTime() - now <= waitMs
+      ? 'if that process has died, this one takes the lock over when the lease expires'
+      : 'if that process has died, its lease outlasts this wait: raise --lock-timeout, or `migrate unlock` once it has expired';
+  return `Waiting for the migration lock, held by ${who}${until}. Giving up after ${Math.round(waitMs / 1000)} s (--lock-timeout); ${ifDead}.`;
 }
 
 /** Left-aligned text columns, right-aligned numbers. */

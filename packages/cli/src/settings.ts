@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   DEFAULT_BATCH_SIZE,
@@ -56,7 +57,11 @@ export interface ResolvedSettings {
 
 /** Flags win over `MONGRATE_*` (and `MONGODB_URI`), which win over the config file, which wins over core's defaults. */
 export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<ResolvedSettings> {
-  const file = args.config || io.env.MONGRATE_CONFIG;
+  if (args.config === '') throw new InvalidOptionError('--config is empty: name a config file, or leave the flag out to find mongrate.config.* from here upwards.');
+  const file = args.config ?? (io.env.MONGRATE_CONFIG || undefined);
+  if (file && !args.config && !existsSync(path.resolve(io.cwd, file))) {
+    throw new InvalidOptionError(`MONGRATE_CONFIG names ${path.resolve(io.cwd, file)}, which does not exist: fix the variable, or unset it to find mongrate.config.* from here upwards.`);
+  }
   if (!file) {
     const found = findConfigFiles(io.cwd);
     if (found.length > 1) {

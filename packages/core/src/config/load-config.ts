@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidOptionError } from '../errors.js';
@@ -76,8 +76,29 @@ export interface LoadConfigOptions {
 /** Every `mongrate.config.*` of the nearest folder, from `cwd` upwards, that holds one (more than one is ambiguous). */
 export function findConfigFiles(cwd: string = process.cwd()): string[] {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    const found = CONFIG_FILE_NAMES.map((name) => path.join(dir, name)).filter((file) => existsSync(file));
+    // Keyed by the file they name: two names of one file (a link) count once, by the file's own name (its extension
+    // says how to read it).
+    const byTarget = new Map<string, string>();
+    for (const name of CONFIG_FILE_NAMES) {
+      const found = configFileAt(path.join(dir, name));
+      if (found && (!byTarget.has(found.key) || found.key === found.file)) byTarget.set(found.key, found.file);
+    }
+    const found = [...byTarget.values()];
     if (found.length > 0 || path.dirname(dir) === dir) return found;
+  }
+}
+
+/** `file` and what it names, if it is a file or a link to one; a broken link counts too (reading it then says so); a folder does not. */
+function configFileAt(file: string): { readonly file: string; readonly key: string } | undefined {
+  try {
+    return statSync(file).isFile() ? { file, key: realpathSync(file) } : undefined;
+  } catch {
+    try {
+      lstatSync(file);
+      return { file, key: file };
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -139,7 +139,17 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
       },
     );
 
+  // Keyed by the rollback (its first attempt's time), not the process: a resumed rollback that redoes a finished but
+  // uncheckpointed batch finds its copies there already, and parks none twice.
+  const parkedPrefix = `conflict|${ctx.migration.runAt.getTime()}|`;
+  const parkedId = (backup: BackupDocument) => `${parkedPrefix}${backup._id}`;
+  // An earlier attempt of this rollback that parked copies may have been cut short in the batches it had in flight:
+  // at most the first `concurrency` this attempt reads (resumed after its last checkpoint, or from the start).
+  const earlierCopies = await backups.countDocuments({ _id: { $gte: parkedPrefix, $lt: `${parkedPrefix.slice(0, -1)}}` } }, { limit: 1 });
+  let redoable = earlierCopies > 0 ? concurrency : 0;
+
   const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
+    const redo = redoable-- > 0;
     const matchedCount = await write(page);
     let restored = matchedCount;
     let alreadyRestored = 0;
@@ -176,9 +186,7 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
           conflicts.map(({ backup, current }) => ({
             // Found unless deleted meanwhile (the lease rules that out); then what is known of it.
             ...(byBackupId.get(backup._id) ?? { ...backup, migration: ctx.migration.id, collection, ...(options.step === undefined ? {} : { step: options.step }) }),
-            // Keyed by the rollback (its first attempt's time), not the process: a resumed rollback that redoes a
-            // finished but uncheckpointed batch finds its copies there already, and parks none twice.
-            _id: `conflict|${ctx.migration.runAt.getTime()}|${backup._id}`,
+            _id: parkedId(backup),
             conflict: { at, runId: ctx.migration.runId, current },
           })),
           { ordered: false },
@@ -188,6 +196,16 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
           if (!writeErrorsOf(error)?.every((e) => e.code === DUPLICATE_KEY)) throw error;
         });
       ctx.logger.warn('documents changed since the migration wrote them were not restored', { conflicts: conflicts.length });
+    }
+    if (redo) {
+      // The first attempt may have parked a document that is no conflict now (the application put it back, or this
+      // attempt restored it): its copy goes, so parked copies match the conflicts reported.
+      const settled = new Set(conflicts.map(({ backup }) => backup._id));
+      const stale = page.filter((b) => !settled.has(b._id));
+      if (stale.length > 0) {
+        guard();
+        await backups.bulkWrite(stale.map((b) => ({ deleteOne: { filter: { _id: parkedId(b) } } })), { ordered: false });
+      }
     }
     return { restored, alreadyRestored, conflicts: conflicts.map(({ backup, current }): RestoreConflict => ({ docId: backup.docId, reason: current ? 'changed' : 'deleted' })) };
   };
