@@ -114,7 +114,7 @@ describe('migrate CLI (real binary, real server)', () => {
     expect(up.code).toBe(ExitCode.locked);
     expect(up.stderr).toMatch(/held by host other-host, pid 4242/);
     // Said once when the wait starts, not once per poll, whichever command waits.
-    expect(up.stderr.match(/Waiting for the migration lock, held by host other-host, pid 4242 \(user ops\), its lease runs to .*Giving up after 1 s \(--lock-timeout\)/g)).toHaveLength(1);
+    expect(up.stderr.match(/Waiting for the migration lock, held by host other-host, pid 4242 \(user ops\), its lease runs to .*Giving up 1 s after the wait began \(--lock-timeout\)/g)).toHaveLength(1);
     const baseline = await run(['baseline', '004', '--lock-timeout', '1'], env);
     expect(baseline.code).toBe(ExitCode.locked);
     expect(baseline.stderr.match(/Waiting for the migration lock, held by host other-host/g)).toHaveLength(1);

@@ -115,6 +115,26 @@ describe('restoreBackups', () => {
     expect(parked.map((p) => p.docId)).toEqual([before[3]?._id]);
   });
 
+  it('a rollback run again with a smaller batch size and concurrency still drops every stale parked copy of the attempt it redoes', async () => {
+    await seed(40);
+    const before = await tokens.find({}, { sort: { i: 1 } }).toArray();
+    await backupAndUpdate(ctx('up'), options(RUN_AT));
+    await tokens.updateMany({ i: { $in: [25, 35] } }, { $set: { status: 'failed' } });
+    // Batches of 10, two in flight: the first two are checkpointed, then the attempt dies with 25 and 35 parked.
+    const store = { value: undefined as unknown };
+    const crashing = toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 10, concurrency: 2, checkpoint: store });
+    let saves = 0;
+    const save = async (value: unknown) => (saves++ < 2 ? crashing.checkpoint.save(value) : Promise.reject(new Error('simulated crash')));
+    await expect(restoreBackups({ ...crashing, checkpoint: { load: crashing.checkpoint.load, save } }, { collection: COLLECTION })).rejects.toThrow('simulated crash');
+    expect(await t.db.collection(BACKUPS).countDocuments({ conflict: { $exists: true } })).toBe(2);
+    // The application puts both back; the rerun reads batches of 5, one at a time.
+    for (const i of [25, 35]) await tokens.updateOne({ i }, { $set: { status: before[i]?.status, spent_at: before[i]?.spent_at } });
+    const again = await restoreBackups(toolkitContext(t.db, t.client, { runAt: RUN_AT, direction: 'down', batchSize: 5, concurrency: 1, checkpoint: store }), { collection: COLLECTION });
+    expect(again).toMatchObject({ resumed: true, conflicts: 0 });
+    expect(again.restored + again.alreadyRestored).toBe(40);
+    expect(await t.db.collection(BACKUPS).countDocuments({ conflict: { $exists: true } })).toBe(0);
+  });
+
   it('conflict copies carry the server’s time, not the local clock', async () => {
     await seed(12);
     await backupAndUpdate(ctx('up'), options(RUN_AT));

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -102,6 +102,10 @@ describe('CLI without a database', () => {
       expect(where).toBe("--uri '<the connection string you passed>' --migrations ./db/migrations --database 'app two' --migrations @acme/plugin --config 'it'\\''s.json'");
       expect(where).not.toContain('pw');
       expect(whereFlags(['up', '--uri=mongodb://localhost:27017/app?w=majority&x=1'])).toBe("--uri 'mongodb://localhost:27017/app?w=majority&x=1'");
+      // A user name, an empty password or a token is a secret too: the placeholder, never a command the shell misreads.
+      for (const uri of ['mongodb://alice@db.example.com/app', 'mongodb://u:@h/db', 'mongodb://h/db?authMechanismProperties=AWS_SESSION_TOKEN:abc']) {
+        expect(whereFlags(['up', '--uri', uri])).toBe("--uri '<the connection string you passed>'");
+      }
       const error = Object.assign(new Error('x'), { remedies: [{ call: 'down', options: { to: 'a' } }, { options: { uri: true } }] });
       expect(renderRemedies(error, '--database app')).toBe('Next: `migrate down --to a --yes --database app`; check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file\'s uri/uriEnv).');
       const message = reportError(new PartialMigrationError('ns/004_x', 'failed'), '--database app').message;
@@ -113,11 +117,11 @@ describe('CLI without a database', () => {
   });
 
   describe('lock wait', () => {
-    it('promises a takeover only when the lease ends within the wait', () => {
-      const holder = { runId: 'r', host: 'h', pid: 7, expiresAt: new Date(Date.UTC(2030, 0, 1, 0, 1)) };
-      const now = Date.UTC(2030, 0, 1);
-      expect(renderLockWait(holder, 120_000, now)).toContain('Giving up after 120 s (--lock-timeout); if that process has died, this one takes the lock over when the lease expires.');
-      expect(renderLockWait(holder, 2_000, now)).toContain('Giving up after 2 s (--lock-timeout); if that process has died, its lease outlasts this wait: raise --lock-timeout');
+    it('names the holder, the lease end and the wait, and says when a dead holder is taken over', () => {
+      const line = renderLockWait({ runId: 'r', host: 'h', pid: 7, user: 'ops', expiresAt: new Date(Date.UTC(2030, 0, 1, 0, 1)) }, 120_000);
+      expect(line).toBe(
+        'Waiting for the migration lock, held by host h, pid 7 (user ops), its lease runs to 2030-01-01 00:01:00Z unless renewed. Giving up 120 s after the wait began (--lock-timeout); a holder that has died is taken over once its lease expires, if that comes first.',
+      );
     });
   });
 
@@ -227,6 +231,10 @@ describe('CLI without a database', () => {
       await mkdir(path.join(dir, 'mongrate.config.mjs'));
       expect(findConfigFiles(dir)).toEqual([path.join(dir, 'mongrate.config.json')]);
       expect((await loadConfig({ cwd: dir })).config).toEqual({ batchSize: 7 });
+      await rm(path.join(dir, 'mongrate.config.cjs'));
+      await link(path.join(dir, 'mongrate.config.json'), path.join(dir, 'mongrate.config.cjs'));
+      expect(findConfigFiles(dir)).toHaveLength(1);
+      await expect(loadConfig({ cwd: dir, file: 'mongrate.config.mjs' })).rejects.toThrow(/is a folder: name the config file itself/);
       const empty = fakeIo(dir);
       expect(await runCli(['create', 'x', '--config='], empty.io)).toBe(ExitCode.badInput);
       expect(empty.out.stderr).toContain('--config is empty');

@@ -1,4 +1,4 @@
-import { hasPassword } from '@mongrate/core';
+import { hasPassword, redactSecrets } from '@mongrate/core';
 
 /** A core remedy (see `Remedy` in @mongrate/core errors), read structurally so an older core without it still works. */
 interface RemedyLike {
@@ -29,13 +29,13 @@ export function renderRemedy(remedy: RemedyLike): string {
 /** The global flags that choose what a command acts on: a remedy repeats them, or it would act elsewhere. */
 const WHERE_FLAGS: readonly string[] = ['--uri', '--migrations', '--database', '--config'];
 
-/** Stands for a `--uri` that carries a password: the printed command then fails as bad input instead of running elsewhere. */
+/** Stands for a `--uri` that carries a secret (a password, a token): the printed command then fails as bad input instead of running elsewhere. */
 export const URI_PLACEHOLDER = "'<the connection string you passed>'";
 
 /**
  * The flags of `argv` that choose what the command acted on (`--uri`, `--migrations`, `--database`, `--config`, as
- * given), to repeat in the commands a remedy prints; '' when there are none. A `--uri` with a password is never
- * printed: `URI_PLACEHOLDER` stands in its place.
+ * given), to repeat in the commands a remedy prints; '' when there are none. A `--uri` that carries a secret (anything
+ * `redactSecrets` would hide) is never printed: `URI_PLACEHOLDER` stands in its place.
  */
 export function whereFlags(argv: readonly string[]): string {
   const parts: string[] = [];
@@ -46,7 +46,7 @@ export function whereFlags(argv: readonly string[]): string {
     if (!WHERE_FLAGS.includes(name)) continue;
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) continue;
-    parts.push(`${name} ${name === '--uri' && hasPassword(value) ? URI_PLACEHOLDER : shellWord(value)}`);
+    parts.push(`${name} ${name === '--uri' && (hasPassword(value) || redactSecrets(value) !== value) ? URI_PLACEHOLDER : shellWord(value)}`);
   }
   return parts.join(' ');
 }

@@ -7,16 +7,13 @@ const counts = (c: Readonly<Record<string, number>> | undefined) => (c && Object
 
 /**
  * The line a command prints when it starts waiting for another process's lock: who holds it, until when, how long
- * this one waits, and what happens if the holder has died (taken over when its lease expires within the wait).
+ * this one waits, and what happens to a holder that has died. No promise computed from clocks: the lease end is the
+ * server's, the wait the local one.
  */
-export function renderLockWait(holder: LockHolder, waitMs: number, now: number = Date.now()): string {
+export function renderLockWait(holder: LockHolder, waitMs: number): string {
   const who = `host ${holder.host}, pid ${holder.pid}${holder.user ? ` (user ${holder.user})` : ''}`;
   const until = holder.expiresAt ? `, its lease runs to ${when(holder.expiresAt)} unless renewed` : '';
-  const ifDead =
-    holder.expiresAt && holder.expiresAt.getTime() - now <= waitMs
-      ? 'if that process has died, this one takes the lock over when the lease expires'
-      : 'if that process has died, its lease outlasts this wait: raise --lock-timeout, or `migrate unlock` once it has expired';
-  return `Waiting for the migration lock, held by ${who}${until}. Giving up after ${Math.round(waitMs / 1000)} s (--lock-timeout); ${ifDead}.`;
+  return `Waiting for the migration lock, held by ${who}${until}. Giving up ${Math.round(waitMs / 1000)} s after the wait began (--lock-timeout); a holder that has died is taken over once its lease expires, if that comes first.`;
 }
 
 /** Left-aligned text columns, right-aligned numbers. */

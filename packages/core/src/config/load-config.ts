@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidOptionError } from '../errors.js';
@@ -81,7 +81,7 @@ export function findConfigFiles(cwd: string = process.cwd()): string[] {
     const byTarget = new Map<string, string>();
     for (const name of CONFIG_FILE_NAMES) {
       const found = configFileAt(path.join(dir, name));
-      if (found && (!byTarget.has(found.key) || found.key === found.file)) byTarget.set(found.key, found.file);
+      if (found && (!byTarget.has(found.key) || !lstatSync(found.file).isSymbolicLink())) byTarget.set(found.key, found.file);
     }
     const found = [...byTarget.values()];
     if (found.length > 0 || path.dirname(dir) === dir) return found;
@@ -91,7 +91,9 @@ export function findConfigFiles(cwd: string = process.cwd()): string[] {
 /** `file` and what it names, if it is a file or a link to one; a broken link counts too (reading it then says so); a folder does not. */
 function configFileAt(file: string): { readonly file: string; readonly key: string } | undefined {
   try {
-    return statSync(file).isFile() ? { file, key: realpathSync(file) } : undefined;
+    const stat = statSync(file);
+    // The device and inode name the file, whatever links (hard or symbolic) lead to it.
+    return stat.isFile() ? { file, key: `${stat.dev}:${stat.ino}` } : undefined;
   } catch {
     try {
       lstatSync(file);
@@ -121,6 +123,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const file = options.file ? path.resolve(options.cwd ?? process.cwd(), options.file) : findConfigFile(options.cwd);
   if (!file) return { config: {} };
   if (!existsSync(file)) throw new InvalidOptionError(`Config file ${file} does not exist.`);
+  if (statSync(file).isDirectory()) throw new InvalidOptionError(`Config file ${file} is a folder: name the config file itself (mongrate.config.js, .mjs, .cjs or .json).`);
   let raw: unknown;
   try {
     if (file.endsWith('.json')) raw = JSON.parse(readFileSync(file, 'utf8'));

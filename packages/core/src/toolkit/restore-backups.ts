@@ -143,13 +143,16 @@ export async function restoreBackups(ctx: MigrationContext, options: RestoreBack
   // uncheckpointed batch finds its copies there already, and parks none twice.
   const parkedPrefix = `conflict|${ctx.migration.runAt.getTime()}|`;
   const parkedId = (backup: BackupDocument) => `${parkedPrefix}${backup._id}`;
-  // An earlier attempt of this rollback that parked copies may have been cut short in the batches it had in flight:
-  // at most the first `concurrency` this attempt reads (resumed after its last checkpoint, or from the start).
-  const earlierCopies = await backups.countDocuments({ _id: { $gte: parkedPrefix, $lt: `${parkedPrefix.slice(0, -1)}}` } }, { limit: 1 });
-  let redoable = earlierCopies > 0 ? concurrency : 0;
+  // An earlier attempt of this rollback, cut short, may have parked copies in batches it never checkpointed (with
+  // whatever batch size and concurrency it ran): this attempt redoes the batches up to the last such copy.
+  const lastParked = await backups.findOne(
+    { _id: { ...(state.after === undefined ? { $gte: parkedPrefix + range.$gte } : { $gt: parkedPrefix + state.after }), $lt: parkedPrefix + range.$lt } },
+    { sort: { _id: -1 }, projection: { _id: 1 } },
+  );
+  const redoUpTo = lastParked?._id.slice(parkedPrefix.length);
 
   const work = async (page: BackupDocument[]): Promise<BatchRestored> => {
-    const redo = redoable-- > 0;
+    const redo = redoUpTo !== undefined && (page[0] as BackupDocument)._id <= redoUpTo;
     const matchedCount = await write(page);
     let restored = matchedCount;
     let alreadyRestored = 0;
