@@ -10,6 +10,7 @@ import {
   DEFAULT_MIGRATIONS_COLLECTION,
   DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
   InvalidOptionError,
+  ambiguousConfigFiles,
   configFromEnv,
   findConfigFiles,
   loadConfig,
@@ -64,11 +65,7 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
   }
   if (!file) {
     const found = findConfigFiles(io.cwd);
-    if (found.length > 1) {
-      throw new InvalidOptionError(
-        `Found ${found.length} config files in ${path.dirname(found[0] as string)} (${found.map((f) => path.basename(f)).join(', ')}), and which one to read would be a guess: delete all but one, or name the one to read with --config (or MONGRATE_CONFIG).`,
-      );
-    }
+    if (found.length > 1) throw new InvalidOptionError(`${ambiguousConfigFiles(found)}: delete all but one, or name the one to read with --config (or MONGRATE_CONFIG).`);
   }
   const loaded = await loadConfig({ cwd: io.cwd, ...(file ? { file } : {}) });
   const fromEnv = configFromEnv(io.env);

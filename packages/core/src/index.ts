@@ -132,6 +132,6 @@ export { AUTHENTICATION_FAILED, authenticationFailure, hasPassword, userOf } fro
 export { findOutOfOrder } from './storage/out-of-order.js';
 export type { BaselineOptions, BaselineResult } from './storage/baseline.js';
 export { RepairResolution, type RepairOptions, type RepairResult } from './storage/repair.js';
-export { CONFIG_FILE_NAMES, CONFIG_KEYS, configFromEnv, envName, findConfigFile, findConfigFiles, loadConfig, type ConfigKey, type LoadConfigOptions, type LoadedConfig, type MongrateConfig } from './config/load-config.js';
+export { CONFIG_FILE_NAMES, CONFIG_KEYS, ambiguousConfigFiles, configFromEnv, envName, findConfigFile, findConfigFiles, loadConfig, type ConfigKey, type LoadConfigOptions, type LoadedConfig, type MongrateConfig } from './config/load-config.js';
 export { migratorOptionsFromConfig, type ConfiguredMigratorOptions } from './config/migrator-options-from-config.js';
 export { BuiltInTemplate, MigrationFileExtension, migrationTemplate, type MigrationTemplate } from './sources/migration-templates.js';

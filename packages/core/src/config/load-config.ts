@@ -104,14 +104,15 @@ function configFileAt(file: string): { readonly file: string; readonly key: stri
   }
 }
 
+/** "Found 2 config files in /app (…), and which one to read would be a guess", for `findConfigFiles`' answer; each caller adds its remedy. */
+export function ambiguousConfigFiles(found: readonly string[]): string {
+  return `Found ${found.length} config files in ${path.dirname(found[0] ?? '')} (${found.map((f) => path.basename(f)).join(', ')}), and which one to read would be a guess`;
+}
+
 /** The `mongrate.config.*` in `cwd` or the nearest parent folder that has one; two or more in that folder are refused. */
 export function findConfigFile(cwd: string = process.cwd()): string | undefined {
   const found = findConfigFiles(cwd);
-  if (found.length > 1) {
-    throw new InvalidOptionError(
-      `Found ${found.length} config files in ${path.dirname(found[0] as string)} (${found.map((f) => path.basename(f)).join(', ')}), and which one to read would be a guess: delete all but one, or name the one to read (\`loadConfig\`'s \`file\` option).`,
-    );
-  }
+  if (found.length > 1) throw new InvalidOptionError(`${ambiguousConfigFiles(found)}: delete all but one, or name the one to read (\`loadConfig\`'s \`file\` option).`);
   return found[0];
 }
 
