@@ -59,14 +59,14 @@ export interface ResolvedSettings {
 /** Flags win over `MONGRATE_*` (and `MONGODB_URI`), which win over the config file, which wins over core's defaults. */
 export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<ResolvedSettings> {
   if (args.config === '') throw new InvalidOptionError('--config is empty: name a config file, or leave the flag out to find mongrate.config.* from here upwards.');
-  const file = args.config ?? (io.env.MONGRATE_CONFIG || undefined);
-  if (file && !args.config && !existsSync(path.resolve(io.cwd, file))) {
-    throw new InvalidOptionError(`MONGRATE_CONFIG names ${path.resolve(io.cwd, file)}, which does not exist: fix the variable, or unset it to find mongrate.config.* from here upwards.`);
+  const named = args.config ?? (io.env.MONGRATE_CONFIG || undefined);
+  if (named && !args.config && !existsSync(path.resolve(io.cwd, named))) {
+    throw new InvalidOptionError(`MONGRATE_CONFIG names ${path.resolve(io.cwd, named)}, which does not exist: fix the variable, or unset it to find mongrate.config.* from here upwards.`);
   }
-  if (!file) {
-    const found = findConfigFiles(io.cwd);
-    if (found.length > 1) throw new InvalidOptionError(`${ambiguousConfigFiles(found)}: delete all but one, or name the one to read with --config (or MONGRATE_CONFIG).`);
-  }
+  // Searched here rather than by loadConfig, so that two files are refused in command-line terms.
+  const found = named ? [named] : findConfigFiles(io.cwd);
+  if (found.length > 1) throw new InvalidOptionError(`${ambiguousConfigFiles(found)}: delete all but one, or name the one to read with --config (or MONGRATE_CONFIG).`);
+  const file = found[0];
   const loaded = await loadConfig({ cwd: io.cwd, ...(file ? { file } : {}) });
   const fromEnv = configFromEnv(io.env);
   const configLabel = `config ${loaded.file ?? ''}`;
