@@ -131,7 +131,7 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
     allowOutOfOrder: chosen.allowOutOfOrder.value,
   };
   const sources = Object.fromEntries(Object.entries(chosen).map(([name, c]) => [name, c.source])) as Record<SettingName, string>;
-  const uriDatabase = uri.value === undefined ? undefined : databaseOf(uri.value);
+  const uriDatabase = (uri.value === undefined ? undefined : databaseInUri(uri.value)) || undefined;
   return {
     settings,
     sources,
@@ -141,10 +141,10 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
   };
 }
 
-/** The database a connection string's path names; undefined without one, or for a string that does not parse. */
-function databaseOf(uri: string): string | undefined {
+/** The database a connection string's path names: '' when it names none, undefined for a string that does not parse. */
+export function databaseInUri(uri: string): string | undefined {
   try {
-    return decodeURIComponent(new ConnectionString(uri).pathname.replace(/^\//, '')) || undefined;
+    return decodeURIComponent(new ConnectionString(uri).pathname.replace(/^\//, ''));
   } catch {
     return undefined;
   }

@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ConnectionString } from 'mongodb-connection-string-url';
 import { InvalidOptionError, Migrator, createLogger, hasPassword, redactSecrets, resolveSource, type MigrationSource } from '@mongrate/core';
 import winston, { type Logger } from 'winston';
 import type { CliIo } from './cli-io.js';
@@ -8,7 +7,7 @@ import type { Outcome } from './command.js';
 import { ForcedExit } from './interrupt.js';
 import type { GlobalArgs } from './options.js';
 import { renderLockWait } from './render.js';
-import { resolveSettings, type ResolvedSettings } from './settings.js';
+import { databaseInUri, resolveSettings, type ResolvedSettings } from './settings.js';
 import { enableTypeScriptMigrations } from './typescript-loader.js';
 
 /** What a command that talks to the database gets. */
@@ -92,13 +91,8 @@ export function resolveSources(specs: readonly string[], cwd: string): Migration
 
 /** The database is the connection string's path; without one the driver would silently use `test`. */
 function requireDatabase(uri: string, from: string): void {
-  let pathname: string;
-  try {
-    pathname = new ConnectionString(uri).pathname;
-  } catch {
-    return; // Migrator.connect reports a malformed connection string, redacted.
-  }
-  if (pathname.replace(/^\//, '') === '') {
+  // A malformed connection string (undefined) is Migrator.connect's to report, redacted.
+  if (databaseInUri(uri) === '') {
     throw new InvalidOptionError(
       `The connection string (${from}) names no database, so the driver would silently use "test". Put the database in its path (mongodb://host[:port]/database), or set --database.`,
     );
