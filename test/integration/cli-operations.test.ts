@@ -136,11 +136,14 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       expect((await run(['up', '--migrations', FAILING], env)).code).toBe(ExitCode.failed);
       const failed = await t.db.collection('migrations').findOne({ _id: 'failing/002_fails_once' as never });
       expect(failed).toMatchObject({ status: 'failed', direction: 'up' });
+      // The commands status suggests repeat the flags that chose the migrations, or they would act on others.
+      const status = await run(['status', '--migrations', FAILING], env);
+      expect(status.stdout).toContain(`run \`migrate up --migrations ${FAILING}\` to resume it, or \`migrate down failing/002_fails_once --migrations ${FAILING}\``);
 
       const applied = await run(['repair', '002', '--resolve', 'applied', '--reason', 'finished by hand', '--migrations', FAILING], env);
       expect(applied.code).toBe(ExitCode.success);
       expect(applied.stdout).toContain('Resolved failing/002_fails_once: failed → applied');
-      expect(applied.stdout).toContain('`migrate down failing/002_fails_once` runs its down');
+      expect(applied.stdout).toContain(`\`migrate down failing/002_fails_once --migrations ${FAILING}\` runs its down`);
       expect(await t.db.collection('migrations').findOne({ _id: 'failing/002_fails_once' as never })).toMatchObject({ status: 'applied' });
       const up = await run(['up', '--migrations', FAILING], env);
       expect(up.code).toBe(ExitCode.success);
@@ -150,7 +153,7 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       // Back to failed, then resolved as pending: the next `up` runs it.
       await t.db.collection('migrations').updateOne({ _id: 'failing/002_fails_once' as never }, { $set: { status: 'failed' } });
       const pending = await run(['repair', '002', '--resolve', 'pending', '--reason', 'undone by hand', '--migrations', FAILING], env);
-      expect(pending.stdout).toContain('the next `migrate up` runs it again');
+      expect(pending.stdout).toContain(`the next \`migrate up --migrations ${FAILING}\` runs it again`);
       expect(pending.code).toBe(ExitCode.success);
       expect(await t.db.collection('migrations').findOne({ _id: 'failing/002_fails_once' as never })).toMatchObject({ status: 'rolled_back' });
       await t.db.collection('switches').deleteMany({});

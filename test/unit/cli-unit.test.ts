@@ -268,5 +268,17 @@ describe('backup reports (issue 12)', () => {
     expect(verify).toContain('ns/005_y is rolled_back but has 1 live backups');
     expect(verify).toContain('ns/005_y: 4 parked conflicts');
   });
+
+  it('the commands status and verify suggest repeat the flags that chose what they acted on', () => {
+    const where = "--migrations 'my migrations' --database shop";
+    const status = renderStatus(
+      { migrations: [{ id: 'ns/004_x', state: 'applied', hasPreview: false, parkedConflicts: 1 }], pending: 1, needed: true, drift: [{ id: 'ns/004_x', kind: 'changed', recordedChecksum: 'a' }], lock: { holder: { runId: 'r', host: 'h', pid: 1, expiresAt: new Date(0) }, expired: true } },
+      where,
+    );
+    for (const command of ['preview', 'up', 'verify', 'unlock']) expect(status).toContain(`\`migrate ${command} ${where}\``);
+    const verify = renderVerify({ ok: false, checked: 1, drift: [{ id: 'ns/004_x', kind: 'changed', recordedChecksum: 'a', currentChecksum: 'b' }], backups: [{ migrationId: 'ns/004_x', state: 'rolled_back', live: 2, conflicts: 0, orphaned: 0 }] }, where);
+    expect(verify).toContain(`\`migrate repair --reason … ${where}\``);
+    expect(verify).toContain(`\`migrate down ns/004_x ${where}\``);
+  });
 });
 

@@ -62,7 +62,8 @@ function buildParser(argv: readonly string[], io: CliIo, done: (o: Outcome) => v
   let parser = globalOptions(yargs([...argv]))
     .scriptName('migrate')
     .usage('$0 <command> [options]\n\nMongoDB migrations: preview the impact, apply, roll back, and audit.');
-  for (const command of COMMANDS) parser = command.register(parser, io, done);
+  const where = whereFlags(argv);
+  for (const command of COMMANDS) parser = command.register(parser, io, done, where);
   return parser
     .demandCommand(1, `Name a command: ${COMMANDS.map((c) => c.name).join(', ')}`)
     .strict()

@@ -1,7 +1,7 @@
-import type { MigrateError} from '@mongrate/core';
+import type { MigrateError } from '@mongrate/core';
 import { MigrateErrorCode, findMigrateError, redactSecrets, rootMigrateError } from '@mongrate/core';
 import { ExitCode } from './exit-codes.js';
-import { renderRemedies } from './remedy.js';
+import { commandLine, renderRemedies } from './remedy.js';
 
 const EXIT_BY_CODE: Partial<Record<MigrateErrorCode, ExitCode>> = {
   [MigrateErrorCode.InvalidMigrations]: ExitCode.badInput,
@@ -59,7 +59,7 @@ export function singleFullStops(message: string): string {
 function cliHint(error: MigrateError, where: string): string | undefined {
   const id = (error as { migrationId?: unknown }).migrationId;
   if (typeof id !== 'string') return undefined;
-  const cmd = (command: string) => `\`migrate ${command}${where ? ` ${where}` : ''}\``;
+  const cmd = (command: string) => commandLine(command, where);
   if (error.code === MigrateErrorCode.OutOfOrder) return `On the command line: ${cmd('up --allow-out-of-order')} applies it.`;
   if (error.name === 'PartialMigrationError') return `On the command line: ${cmd(`down ${id} --yes`)} reverts it; ${cmd('up')} finishes it.`;
   if (error.name === 'MigrationFileMissingError') return `On the command line: ${cmd('status')} lists it as missing; ${cmd('down <id>')} reverts another migration by name.`;

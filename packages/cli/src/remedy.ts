@@ -51,6 +51,11 @@ export function whereFlags(argv: readonly string[]): string {
   return parts.join(' ');
 }
 
+/** `` `migrate <command> <where>` ``: a command for output to suggest, repeating the flags that chose what this one acted on (`whereFlags`). */
+export function commandLine(command: string, where = ''): string {
+  return `\`migrate ${command}${where ? ` ${where}` : ''}\``;
+}
+
 /** `value` as one POSIX shell word: as it is when it holds no character the shell reads, else single-quoted. */
 function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;

@@ -1,4 +1,5 @@
 import type { HistoryEntry, ImpactReport, LockHolder, MigrationState, PreviewResult, RunResult, StatusReport, VerifyReport } from '@mongrate/core';
+import { commandLine } from './remedy.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const seconds = (ms: number | undefined) => (ms === undefined ? '-' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`);
@@ -66,7 +67,9 @@ function stateLabel(s: MigrationState): string {
   return `${s.state}${marks.length ? ` (${marks.join(', ')})` : ''}`;
 }
 
-export function renderStatus(report: StatusReport): string {
+/** `where` (see `whereFlags`) is repeated in each command the report suggests. */
+export function renderStatus(report: StatusReport, where = ''): string {
+  const cmd = (command: string) => commandLine(command, where);
   const rows = report.migrations.map((s) => [
     s.id,
     stateLabel(s),
@@ -81,25 +84,25 @@ export function renderStatus(report: StatusReport): string {
     if (!r || !(r.status === 'applying' || r.status === 'reverting' || r.status === 'failed')) return [];
     const line =
       r.direction === 'up'
-        ? `${s.id} is partly applied (${r.status}): run \`migrate up\` to resume it, or \`migrate down ${s.id}\` to undo what it did.`
-        : `${s.id} is partly reverted (${r.status}): run \`migrate down ${s.id}\` again to finish the rollback. Or \`migrate up ${s.id}\` re-applies it.`;
+        ? `${s.id} is partly applied (${r.status}): run ${cmd('up')} to resume it, or ${cmd(`down ${s.id}`)} to undo what it did.`
+        : `${s.id} is partly reverted (${r.status}): run ${cmd(`down ${s.id}`)} again to finish the rollback. Or ${cmd(`up ${s.id}`)} re-applies it.`;
     // Its run still holds a live lease: it may be running right now, or was killed and its lease has not expired yet.
     return [live && live.runId === r.runId ? `${line} (Its run, host ${live.host} pid ${live.pid}, still holds the lock: it may be running right now.)` : line];
   });
-  if (report.needed) lines.push(`Migration needed: yes (${report.pending} pending). Run \`migrate preview\`, then \`migrate up\`.`);
+  if (report.needed) lines.push(`Migration needed: yes (${report.pending} pending). Run ${cmd('preview')}, then ${cmd('up')}.`);
   else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');
   lines.push(...partial);
-  if (report.drift.length) lines.push(`Drift: ${report.drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. Run \`migrate verify\`.`);
+  if (report.drift.length) lines.push(`Drift: ${report.drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. Run ${cmd('verify')}.`);
   for (const s of report.migrations) {
     if (s.parkedConflicts) {
       lines.push(
-        `${s.id} has ${s.parkedConflicts} parked conflict${s.parkedConflicts === 1 ? '' : 's'}: a rollback left documents the application had changed since \`up\` as they were (copies under \`conflict|…\` ids in migration_backups). \`migrate verify\` counts its backups.`,
+        `${s.id} has ${s.parkedConflicts} parked conflict${s.parkedConflicts === 1 ? '' : 's'}: a rollback left documents the application had changed since \`up\` as they were (copies under \`conflict|…\` ids in migration_backups). ${cmd('verify')} counts its backups.`,
       );
     }
   }
   if (report.lock) {
     const h = report.lock.holder;
-    lines.push(`Lock: held by host ${h.host}, pid ${h.pid}${report.lock.expired ? ' (expired: `migrate unlock` removes it)' : ` until ${when(h.expiresAt)}`}.`);
+    lines.push(`Lock: held by host ${h.host}, pid ${h.pid}${report.lock.expired ? ` (expired: ${cmd('unlock')} removes it)` : ` until ${when(h.expiresAt)}`}.`);
   }
   return lines.join('\n');
 }
@@ -112,7 +115,9 @@ export function renderHistory(entries: readonly HistoryEntry[]): string {
   );
 }
 
-export function renderVerify(report: VerifyReport): string {
+/** `where` (see `whereFlags`) is repeated in each command the report suggests. */
+export function renderVerify(report: VerifyReport, where = ''): string {
+  const cmd = (command: string) => commandLine(command, where);
   const lines = report.ok
     ? [report.checked === 0 ? 'OK: no migration is applied, so there is nothing to check.' : `OK: all ${report.checked} applied migrations match their files.`]
     : [
@@ -121,14 +126,14 @@ export function renderVerify(report: VerifyReport): string {
           ['migration', 'problem', 'recorded checksum', 'file checksum'],
           report.drift.map((d) => [d.id, d.kind === 'changed' ? 'file changed since it ran' : 'file missing', d.recordedChecksum.slice(0, 12), d.currentChecksum?.slice(0, 12) ?? '-']),
         ),
-        'Restore the original files, or add a new migration for the change; after a reviewed, cosmetic edit `migrate repair --reason …` accepts it.',
+        `Restore the original files, or add a new migration for the change; after a reviewed, cosmetic edit ${cmd('repair --reason …')} accepts it.`,
       ];
   if (report.backups.length === 0) return lines.join('\n');
   lines.push('', 'Backups (migration_backups):', table(['migration', 'state', 'live', 'orphaned', 'parked conflicts'], report.backups.map((b) => [b.migrationId, b.state, b.live, b.orphaned, b.conflicts])));
   for (const b of report.backups) {
     const applied = b.state === 'applied' || b.state === 'reverting' || b.state === 'applying' || b.state === 'failed';
     if (!applied && b.live > 0) {
-      lines.push(`${b.migrationId} is ${b.state} but has ${b.live} live backups: a run that lost its lease wrote after the rollback, or a cleanup was cut short. \`migrate down ${b.migrationId}\` cannot take them; inspect them before deleting.`);
+      lines.push(`${b.migrationId} is ${b.state} but has ${b.live} live backups: a run that lost its lease wrote after the rollback, or a cleanup was cut short. ${cmd(`down ${b.migrationId}`)} cannot take them; inspect them before deleting.`);
     }
     if (applied && b.orphaned > 0) {
       lines.push(`${b.migrationId}: ${b.orphaned} backups belong to documents that no longer hold what \`up\` wrote (changed since, or deleted): \`down\` leaves those as they are and reports them as conflicts.`);

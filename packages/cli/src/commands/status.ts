@@ -11,13 +11,13 @@ export const statusCommand = defineCommand({
     y
       .option('fail-on-pending', { alias: 'check', type: 'boolean', default: false, describe: `Exit ${ExitCode.pending} when migrations are pending (for CI)` })
       .option('show-config', { type: 'boolean', default: false, describe: 'Also show each setting and where it came from (flag, env, config file, default)' }),
-  run: (args, io) =>
+  run: (args, io, where) =>
     withMigrator(args, io, async ({ migrator, resolved }) => {
       const report = await migrator.status();
       const exitCode = report.drift.length ? ExitCode.drift : args['fail-on-pending'] && report.pending > 0 ? ExitCode.pending : ExitCode.success;
-      if (!args['show-config']) return { exitCode, json: report, text: renderStatus(report) };
+      if (!args['show-config']) return { exitCode, json: report, text: renderStatus(report, where) };
       const settings = describeSettings(resolved);
-      const text = `${renderStatus(report)}\n\nSettings${resolved.configFile ? ` (config file ${resolved.configFile})` : ' (no config file)'}:\n${table(['setting', 'value', 'source'], settings.map((s) => [s.setting, s.value, s.source]))}`;
+      const text = `${renderStatus(report, where)}\n\nSettings${resolved.configFile ? ` (config file ${resolved.configFile})` : ' (no config file)'}:\n${table(['setting', 'value', 'source'], settings.map((s) => [s.setting, s.value, s.source]))}`;
       return { exitCode, json: { ...report, settings }, text };
     }),
 });

@@ -7,9 +7,9 @@ export const verifyCommand = defineCommand({
   command: 'verify',
   describe: 'Check that applied migrations still match their files (checksums)',
   builder: (y) => y,
-  run: (args, io) =>
+  run: (args, io, where) =>
     withMigrator(args, io, async ({ migrator }) => {
       const report = await migrator.verify();
-      return { exitCode: report.ok ? ExitCode.success : ExitCode.drift, json: report, text: renderVerify(report) };
+      return { exitCode: report.ok ? ExitCode.success : ExitCode.drift, json: report, text: renderVerify(report, where) };
     }),
 });
