@@ -79,7 +79,7 @@ async function measure(run: () => Promise<unknown>): Promise<Measure> {
   try {
     await run();
   } catch (e) {
-    error = e instanceof Error ? e.message.slice(0, 120) : String(e);
+    error = e instanceof Error ? e.message : String(e);
   }
   const ms = performance.now() - t0;
   clearInterval(sampler);
