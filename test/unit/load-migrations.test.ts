@@ -22,8 +22,8 @@ describe('migration files', () => {
   });
 
   it.each([
-    ['001_a.ts', '001_b.ts', /Duplicate migration number 001/],
-    ['001_a.ts', '001_a.js', /Duplicate migration number 001/],
+    ['001_a.ts', '001_b.ts', /Duplicate migration number 001 .*: 001_a\.ts and 001_b\.ts\. .* next free number, 002 \(for example, rename 001_b\.ts to 002_b\.ts\)/],
+    ['001_a.ts', '001_a.js', /Duplicate migration number 001 .* rename 001_a\.ts to 002_a\.ts/],
     ['002-Bad.ts', '003_ok.ts', /misnamed: use NNN_snake_case_name\.ts/],
   ])('rejects %s beside %s', async (a, b, message) => {
     await writeFile(path.join(dir, a), '');

@@ -29,6 +29,11 @@ export const MIGRATION_FILE_PATTERN = /^(\d+)_([a-z0-9]+(?:_[a-z0-9]+)*)\.([mc]?
 const CANDIDATE = /^\d.*\.([mc]?[jt]s)$/i;
 const NOT_A_MIGRATION = /(\.d\.[mc]?ts|\.test\.[mc]?[jt]s|\.spec\.[mc]?[jt]s)$/i;
 
+/** One more than the highest number among `files`' migration names. */
+function nextFreeNumber(files: readonly string[]): number {
+  return Math.max(0, ...files.map((f) => Number(MIGRATION_FILE_PATTERN.exec(f)?.[1] ?? 0))) + 1;
+}
+
 /** Lists a source's migration files in order, rejecting bad names and duplicate numbers. Symbolic links are followed. */
 export async function listMigrationFiles(source: MigrationSource): Promise<Array<{ file: string; name: string; number: number }>> {
   const entries = await readdir(source.directory, { withFileTypes: true });
@@ -66,13 +71,14 @@ export async function listMigrationFiles(source: MigrationSource): Promise<Array
         file,
       );
     }
-    const number = Number(match[1]);
+    const [, digits = '', words = '', ext = ''] = match;
+    const number = Number(digits);
     const previous = byNumber.get(number);
     if (previous) {
+      const free = String(nextFreeNumber(files)).padStart(digits.length, '0');
       throw new MigrationLoadError(
-        `Duplicate migration number ${match[1]} in ${source.directory}: ${previous} and ${file}. Renumber one of them (\`createMigrationFile\` picks the next free number).`,
+        `Duplicate migration number ${digits} in ${source.directory}: ${previous} and ${file}. Renumber the one that has not run anywhere yet to the next free number, ${free} (for example, rename ${file} to ${free}_${words}.${ext}).`,
         file,
-        { remedies: [{ call: 'create', why: 'It picks the next free number.' }] },
       );
     }
     byNumber.set(number, file);
