@@ -183,6 +183,10 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       expect(refused.stderr).toContain('basic/003_backfill_units');
       expect(refused.stderr).toContain('--allow-out-of-order');
       expect(await snapshot(t.db)).toEqual(before);
+      // status says why up refuses and what applies it, rather than suggesting the up that was just refused.
+      const status = await run(['status', '--migrations', dir], env);
+      expect(status.stdout).toContain(`\`migrate up --migrations ${dir}\` refuses to run: basic/002_add_wallets sorts before the applied basic/003_backfill_units.`);
+      expect(status.stdout).toContain(`\`migrate up basic/002_add_wallets --allow-out-of-order --migrations ${dir}\``);
 
       const allowed = await run(['up', '--migrations', dir, '--allow-out-of-order'], env);
       expect(allowed.code).toBe(ExitCode.success);

@@ -253,6 +253,7 @@ describe('backup reports (issue 12)', () => {
       pending: 1,
       needed: true,
       drift: [],
+      outOfOrder: [],
     });
     expect(status).toContain('ns/004_x has 3 parked conflicts');
     const verify = renderVerify({
@@ -271,14 +272,24 @@ describe('backup reports (issue 12)', () => {
 
   it('the commands status and verify suggest repeat the flags that chose what they acted on', () => {
     const where = "--migrations 'my migrations' --database shop";
-    const status = renderStatus(
-      { migrations: [{ id: 'ns/004_x', state: 'applied', hasPreview: false, parkedConflicts: 1 }], pending: 1, needed: true, drift: [{ id: 'ns/004_x', kind: 'changed', recordedChecksum: 'a' }], lock: { holder: { runId: 'r', host: 'h', pid: 1, expiresAt: new Date(0) }, expired: true } },
-      where,
-    );
+    const migrations = [{ id: 'ns/004_x', state: 'applied', hasPreview: false, parkedConflicts: 1 }] as const;
+    const lock = { holder: { runId: 'r', host: 'h', pid: 1, expiresAt: new Date(0) }, expired: true };
+    const status = renderStatus({ migrations, pending: 1, needed: true, drift: [], outOfOrder: [], lock }, where);
     for (const command of ['preview', 'up', 'verify', 'unlock']) expect(status).toContain(`\`migrate ${command} ${where}\``);
     const verify = renderVerify({ ok: false, checked: 1, drift: [{ id: 'ns/004_x', kind: 'changed', recordedChecksum: 'a', currentChecksum: 'b' }], backups: [{ migrationId: 'ns/004_x', state: 'rolled_back', live: 2, conflicts: 0, orphaned: 0 }] }, where);
     expect(verify).toContain(`\`migrate repair --reason … ${where}\``);
     expect(verify).toContain(`\`migrate down ns/004_x ${where}\``);
+  });
+
+  it('status says what keeps up from running (drift, a migration out of order) instead of suggesting an up that refuses', () => {
+    const migrations = [{ id: 'ns/002_x', state: 'pending', hasPreview: false }] as const;
+    const drifted = renderStatus({ migrations, pending: 1, needed: true, drift: [{ id: 'ns/001_a', kind: 'changed', recordedChecksum: 'a' }], outOfOrder: [] });
+    expect(drifted).toContain('Migration needed: yes (1 pending). `migrate up` refuses to run while applied migrations differ from their files');
+    expect(drifted).toContain('`migrate up --allow-drift` runs despite it');
+    expect(drifted).not.toContain('Run `migrate preview`');
+    const early = renderStatus({ migrations, pending: 1, needed: true, drift: [], outOfOrder: [{ id: 'ns/002_x', lastApplied: 'ns/003_y' }] });
+    expect(early).toContain('`migrate up` refuses to run: ns/002_x sorts before the applied ns/003_y. `migrate up ns/002_x --allow-out-of-order` applies it');
+    expect(early).not.toContain('Run `migrate preview`');
   });
 });
 

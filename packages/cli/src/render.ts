@@ -89,7 +89,16 @@ export function renderStatus(report: StatusReport, where = ''): string {
     // Its run still holds a live lease: it may be running right now, or was killed and its lease has not expired yet.
     return [live && live.runId === r.runId ? `${line} (Its run, host ${live.host} pid ${live.pid}, still holds the lock: it may be running right now.)` : line];
   });
-  if (report.needed) lines.push(`Migration needed: yes (${report.pending} pending). Run ${cmd('preview')}, then ${cmd('up')}.`);
+  if (report.needed) {
+    // Say what stands in the way, rather than suggest an `up` that would refuse to run.
+    const [early] = report.outOfOrder;
+    const blocked = report.drift.length
+      ? `${cmd('up')} refuses to run while applied migrations differ from their files (drift, below): ${cmd('verify')} shows how, ${cmd('up --allow-drift')} runs despite it.`
+      : early
+        ? `${cmd('up')} refuses to run: ${early.id} sorts before the applied ${early.lastApplied}. ${cmd(`up ${early.id} --allow-out-of-order`)} applies it, and only it, out of order.`
+        : undefined;
+    lines.push(`Migration needed: yes (${report.pending} pending). ${blocked ?? `Run ${cmd('preview')}, then ${cmd('up')}.`}`);
+  }
   else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');
   lines.push(...partial);
   if (report.drift.length) lines.push(`Drift: ${report.drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. Run ${cmd('verify')}.`);

@@ -7,6 +7,7 @@ import { withConnection, type MongooseConnection } from './mongoose-connection.j
 import { findMigration, type LoadedMigration } from './sources/load-migrations.js';
 import { DEFAULT_BACKUP_COLLECTION } from './toolkit/backup-document.js';
 import { inspectBackups, type BackupCounts } from './toolkit/inspect-backups.js';
+import { findOutOfOrder } from './storage/out-of-order.js';
 import { isExecuted, type HistoryEntry, type MigrationRecord, type MigrationStatus, type MigrationStorage } from './storage/migration-storage.js';
 
 export const DEFAULT_PREVIEW_TOP = 10;
@@ -37,6 +38,8 @@ export interface StatusReport {
   /** Whether `up` has work to do. */
   readonly needed: boolean;
   readonly drift: readonly DriftEntry[];
+  /** Pending migrations that sort before an applied one of the same source (`lastApplied`): `up` refuses them unless `allowOutOfOrder`. */
+  readonly outOfOrder: ReadonlyArray<{ readonly id: string; readonly lastApplied: string }>;
   readonly lock?: { readonly holder: LockHolder; readonly expired: boolean };
 }
 
@@ -114,7 +117,8 @@ export class StateReader {
     const withParked = states.map((s) => (parked.has(s.id) ? { ...s, parkedConflicts: parked.get(s.id) } : s));
     const pending = states.filter((s) => s.state !== 'missing' && !(s.record && isExecuted(s.record))).length;
     const lock = await this.deps.lock.inspect();
-    return { migrations: withParked, pending, needed: pending > 0, drift, ...(lock ? { lock } : {}) };
+    const outOfOrder = findOutOfOrder(migrations, records, migrations);
+    return { migrations: withParked, pending, needed: pending > 0, drift, outOfOrder, ...(lock ? { lock } : {}) };
   }
 
   /** Ids of pending migrations, in run order. */
