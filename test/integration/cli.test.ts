@@ -122,6 +122,9 @@ describe('migrate CLI (real binary, real server)', () => {
     const unlock = await run(['unlock'], env);
     expect(unlock.code).toBe(ExitCode.locked);
     expect(unlock.stderr).toContain('--force');
+    // Its only way out is --force: not the plain unlock that was just refused, and said once.
+    expect(unlock.stderr).toContain('Next: `migrate unlock --force` (only if that process is gone).');
+    expect(unlock.stderr.match(/unlock/g)).toHaveLength(3);
     const forced = await run(['unlock', '--force'], env);
     expect(forced.code).toBe(ExitCode.success);
     expect(forced.stdout).toContain('Removed the live lock of host other-host, pid 4242');

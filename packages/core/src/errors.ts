@@ -104,25 +104,27 @@ export interface LockHolder {
   readonly expiresAt?: Date;
 }
 
-/** The migration lock is held by another process and was not released within the wait timeout. */
+/**
+ * The migration lock is held by another process: it was not released within the wait timeout, or (`refusedUnlock`)
+ * `unlock` without `force` found its lease live.
+ */
 export class MigrationLockedError extends MigrateError {
   override name = 'MigrationLockedError';
   constructor(
     readonly holder: LockHolder | undefined,
     detail: string,
+    options: { readonly refusedUnlock?: boolean } = {},
   ) {
     const who = holder
       ? `host ${holder.host}, pid ${holder.pid}, run ${holder.runId}${holder.expiresAt ? `, lease expires ${holder.expiresAt.toISOString()}` : ''}`
       : 'an unknown holder';
+    const force = { call: 'unlock', options: { force: true }, why: 'Only if that process is gone.' } as const;
     super(
       MigrateErrorCode.MigrationLocked,
-      `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire or remove it with \`unlock\` (option \`force\` removes a live lease).`,
-      {
-        remedies: [
-          { call: 'unlock', why: 'It removes an expired lease.' },
-          { call: 'unlock', options: { force: true }, why: 'Only if that process is gone.' },
-        ],
-      },
+      options.refusedUnlock
+        ? `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire, or remove it now with \`unlock\` and option \`force\`.`
+        : `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire or remove it with \`unlock\` (option \`force\` removes a live lease).`,
+      { remedies: options.refusedUnlock ? [force] : [{ call: 'unlock', why: 'It removes an expired lease.' }, force] },
     );
   }
 }

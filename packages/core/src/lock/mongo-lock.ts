@@ -158,7 +158,7 @@ export class MongoLock implements MigrationLock {
     const serverNow = await this.#clock.sync();
     const expired = holder.expiresAt.getTime() <= serverNow.getTime();
     if (!expired && !options.force) {
-      throw new MigrationLockedError(toHolder(holder), 'Its lease has not expired, so `unlock` left it in place; use option `force` only if that process is gone.');
+      throw new MigrationLockedError(toHolder(holder), 'Its lease has not expired, so `unlock` left it in place.', { refusedUnlock: true });
     }
     const { deletedCount } = await this.#collection.deleteOne({ _id: this.#name, fence: holder.fence });
     this.options.logger.warn('migration lock removed by unlock', { lock: this.#name, holder: toHolder(holder), expired, force: !!options.force });
