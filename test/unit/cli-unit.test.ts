@@ -108,6 +108,10 @@ describe('CLI without a database', () => {
       }
       const error = Object.assign(new Error('x'), { remedies: [{ call: 'down', options: { to: 'a' } }, { options: { uri: true } }] });
       expect(renderRemedies(error, '--database app')).toBe('Next: `migrate down --to a --yes --database app`; check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file\'s uri/uriEnv).');
+      // A reason that only repeats "check the connection string" is not said twice; another one follows it.
+      const lead = "Next: check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file's uri/uriEnv)";
+      expect(renderRemedies(Object.assign(new Error('x'), { remedies: [{ options: { uri: true }, why: 'Check the connection string.' }] }))).toBe(`${lead}.`);
+      expect(renderRemedies(Object.assign(new Error('x'), { remedies: [{ options: { uri: true }, why: 'Supply the right credentials.' }] }))).toBe(`${lead}: supply the right credentials.`);
       const message = reportError(new PartialMigrationError('ns/004_x', 'failed'), '--database app').message;
       expect(message).toContain('`migrate down ns/004_x --yes --database app` reverts it; `migrate up --database app` finishes it.');
       expect(whereFlags(['up', '--json'])).toBe('');

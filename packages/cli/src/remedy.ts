@@ -71,7 +71,12 @@ export function renderRemedies(error: unknown, where = ''): string | undefined {
   if (!Array.isArray(remedies) || remedies.length === 0) return undefined;
   const lines = (remedies as RemedyLike[]).map((r) => {
     // Not a command: the connection string itself is the remedy.
-    if (!r.call && r.options?.uri) return `check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file's uri/uriEnv)${r.why ? `: ${r.why.charAt(0).toLowerCase()}${r.why.slice(1).replace(/\.$/, '')}` : ''}`;
+    if (!r.call && r.options?.uri) {
+      const why = r.why?.replace(/\.$/, '');
+      const lead = "check the connection string (MONGODB_URI, MONGRATE_URI, --uri or the config file's uri/uriEnv)";
+      // A reason that only repeats the lead adds nothing.
+      return why && !/^check the connection string$/i.test(why) ? `${lead}: ${why.charAt(0).toLowerCase()}${why.slice(1)}` : lead;
+    }
     const command = `\`${renderRemedy(r)}${r.call === 'down' ? ' --yes' : ''}${r.call && where ? ` ${where}` : ''}\``;
     if (!r.why) return command;
     const why = r.why.replace(/\.$/, '');
