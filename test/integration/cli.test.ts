@@ -170,6 +170,11 @@ describe('migrate CLI (real binary, real server)', () => {
       const allowed = await run(['up', '--migrations', dir, '--allow-drift'], env);
       expect(allowed.code).toBe(ExitCode.success);
       expect(allowed.stdout).toContain('Applied basic/004_add_wallet_index');
+      // A source left out of --migrations is named as such, not as files to restore.
+      const without = await run(['up', '--migrations', path.join(FIXTURES, 'extra')], env);
+      expect(without.code).toBe(ExitCode.drift);
+      expect(without.stderr).toContain('No loaded source has the namespace "basic"');
+      expect(without.stderr).toContain('name every source with `--migrations`');
     });
   });
 

@@ -46,13 +46,20 @@ export function reportError(error: unknown, where = ''): ErrorReport {
   const interrupted = root?.code === MigrateErrorCode.Interrupted;
   const shown = interrupted ? root.message : saysMore ? `${top.message}\n${root.message}` : top.message;
   // Structured remedies (core) name API calls; render them as commands. Older errors without them get the CLI's own hint.
-  const hint = root ? (renderRemedies(root, where) ?? cliHint(root, where)) : undefined;
+  const hint = root ? [renderRemedies(root, where) ?? cliHint(root, where), sourcesHint(root)].filter(Boolean).join('\n') : undefined;
   return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: redactSecrets(hint ? `${singleFullStops(shown)}\n${hint}` : singleFullStops(shown)) };
 }
 
 /** Messages are joined from parts that may end in a full stop; print one, never two (an ellipsis stays). Not applied to the remedy's commands, whose paths may hold "..". */
 export function singleFullStops(message: string): string {
   return message.replace(/(?<!\.)\.\.(?=\s|$)/g, '.');
+}
+
+/** Drift of a whole source that was left out (core's `unloadedNamespaces`): on the command line, the flag that names sources. */
+function sourcesHint(error: MigrateError): string | undefined {
+  const unloaded = (error as { unloadedNamespaces?: unknown }).unloadedNamespaces;
+  if (!Array.isArray(unloaded) || unloaded.length === 0) return undefined;
+  return "On the command line: name every source with `--migrations` (repeatable: a folder or an installed package) or in the config file's `migrations`.";
 }
 
 /** Core errors speak of API options; on the command line, name the commands. */

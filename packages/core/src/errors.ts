@@ -183,10 +183,18 @@ export interface DriftEntry {
 /** Applied migrations were edited or removed after they ran. */
 export class ChecksumDriftError extends MigrateError {
   override name = 'ChecksumDriftError';
-  constructor(readonly drift: readonly DriftEntry[]) {
+  /** `unloadedNamespaces`: namespaces of missing migrations that no loaded source has (a source left out, not files lost). */
+  constructor(
+    readonly drift: readonly DriftEntry[],
+    readonly unloadedNamespaces: readonly string[] = [],
+  ) {
+    const unloaded = unloadedNamespaces.map((n) => `"${n}"`).join(', ');
     super(
       MigrateErrorCode.ChecksumDrift,
       `Applied migrations changed since they ran: ${drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. ` +
+        (unloaded
+          ? `No loaded source has the namespace ${unloaded}: if those migrations live in a folder or package left out of \`sources\`, add it there rather than restoring files. `
+          : '') +
         'Restore the original files, or add a new migration for the change. `verify` gives the details; option `allowDrift` overrides.',
       { remedies: [{ call: 'verify' }, { call: 'up', options: { allowDrift: true }, why: 'It runs despite the drift.' }] },
     );

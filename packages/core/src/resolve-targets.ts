@@ -119,13 +119,13 @@ export function checkTargetOptions(options: TargetOptions): void {
   }
 }
 
-/** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
 /** `down` never reverts a baselined migration (its `up` never ran here): `repair` unmarks it instead. */
 export function refuseBaselined(ids: readonly string[], records: readonly MigrationRecord[]): void {
   const baselined = ids.find((id) => records.find((r) => r._id === id)?.baseline === true);
   if (baselined) throw new BaselinedMigrationError(baselined);
 }
 
+/** `up` refuses to run past a migration whose rollback is running or was cut short: it would call it applied. */
 export function refusePartlyReverted(records: readonly MigrationRecord[], except?: string): void {
   const partly = records.find((r) => isPartialDown(r) && r._id !== except);
   if (partly) throw new PartlyRevertedError(partly._id);
@@ -151,7 +151,7 @@ export function planUp<M extends { readonly id: string }>(
   const eligible = named ? [named] : to ? pending.filter((m) => migrations.indexOf(m) <= migrations.indexOf(to)) : pending;
   if (eligible.length > 0) {
     const drifted = drift();
-    if (drifted.length > 0) throw new ChecksumDriftError(drifted);
+    if (drifted.length > 0) throw new ChecksumDriftError(drifted, unloadedNamespaces(migrations, drifted));
   }
   return eligible;
 }
@@ -183,4 +183,11 @@ export function planDown(
     return expect;
   }
   return planRollback(records, runOrder, { ...(target.to === 0 ? { to: 0 } : {}), ...(target.toId ? { toId: target.toId } : {}), ...(target.step !== undefined ? { step: target.step } : {}) });
+}
+
+/** The namespaces (`namespace/NNN_name`) of missing migrations that no loaded migration shares. */
+function unloadedNamespaces(migrations: ReadonlyArray<{ readonly id: string }>, drift: readonly DriftEntry[]): string[] {
+  const namespaceOf = (id: string) => id.slice(0, Math.max(0, id.lastIndexOf('/')));
+  const loaded = new Set(migrations.map((m) => namespaceOf(m.id)));
+  return [...new Set(drift.filter((d) => d.kind === 'missing').map((d) => namespaceOf(d.id)))].filter((n) => n && !loaded.has(n));
 }
