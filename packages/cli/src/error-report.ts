@@ -46,7 +46,7 @@ export function reportError(error: unknown, where = ''): ErrorReport {
   const interrupted = root?.code === MigrateErrorCode.Interrupted;
   const shown = interrupted ? root.message : saysMore ? `${top.message}\n${root.message}` : top.message;
   // Structured remedies (core) name API calls; render them as commands. Older errors without them get the CLI's own hint.
-  const hint = root ? [renderRemedies(root, where) ?? cliHint(root, where), sourcesHint(root)].filter(Boolean).join('\n') : undefined;
+  const hint = root ? [renderRemedies(root, where) ?? cliHint(root, where), sourcesHint(root), typescriptHint(root)].filter(Boolean).join('\n') : undefined;
   return { exitCode, name: root?.name ?? top.name, code: root?.code ?? 'UNEXPECTED', message: redactSecrets(hint ? `${singleFullStops(shown)}\n${hint}` : singleFullStops(shown)) };
 }
 
@@ -60,6 +60,12 @@ function sourcesHint(error: MigrateError): string | undefined {
   const unloaded = (error as { unloadedNamespaces?: unknown }).unloadedNamespaces;
   if (!Array.isArray(unloaded) || unloaded.length === 0) return undefined;
   return "On the command line: name every source with `--migrations` (repeatable: a folder or an installed package) or in the config file's `migrations`.";
+}
+
+/** A `.ts` migration Node could not load: the CLI registers tsx by itself (`enableTypeScriptMigrations`), so installing it is enough. */
+function typescriptHint(error: MigrateError): string | undefined {
+  if (error.name !== 'MigrationLoadError' || (error.cause as { code?: unknown } | undefined)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') return undefined;
+  return 'On the command line: installing tsx where the app or the migrations folder resolves it is enough (`npm i -D tsx`); `migrate` registers it by itself.';
 }
 
 /** Core errors speak of API options; on the command line, name the commands. */
