@@ -188,6 +188,18 @@ describe('CLI without a database', () => {
   });
 
   describe('runCli in-process', () => {
+    it('create in a new app makes the default ./migrations folder and writes a file its package can load; a bare name that is no folder stays bad input', async () => {
+      await writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
+      const { io, out } = fakeIo(dir);
+      expect(await runCli(['create', 'first'], io)).toBe(ExitCode.success);
+      expect(out.stdout).toContain(`Created folder ${path.join(dir, 'migrations')}`);
+      expect(await readdir(path.join(dir, 'migrations'))).toEqual(['001_first.js']);
+      const bare = fakeIo(dir);
+      expect(await runCli(['create', 'x', '--migrations', 'not-there'], bare.io)).toBe(ExitCode.badInput);
+      expect(bare.out.stderr).toContain('"not-there" is neither a folder nor an installed package');
+      expect(await readdir(dir)).toEqual(['migrations', 'package.json']);
+    });
+
     it('never exits the process: create --ext js (with --migrations before the command) returns a code and writes through io', async () => {
       const folder = path.join(dir, 'm');
       await mkdir(folder);

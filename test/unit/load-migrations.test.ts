@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -70,5 +70,25 @@ describe('migration files', () => {
     expect(toMigrationName('  Fix: Melted TOKENS ')).toBe('fix_melted_tokens');
     expect(() => toMigrationName('!!!')).toThrow(/must contain letters/);
     expect(() => toMigrationName('9lives')).toThrow(/not start with a digit/);
+  });
+
+  it('a folder without migrations gets what its package can load: ts under a tsconfig.json, js in an ES module package, else mjs; the body fits the extension', async () => {
+    const app = async (name: string, files: Record<string, string>) => {
+      const root = path.join(dir, name);
+      await mkdir(path.join(root, 'migrations'), { recursive: true });
+      for (const [file, text] of Object.entries(files)) await writeFile(path.join(root, file), text);
+      return createMigrationFile(folderSource(path.join(root, 'migrations')), 'first');
+    };
+    expect(path.basename(await app('typed', { 'package.json': '{}', 'tsconfig.json': '{}' }))).toBe('001_first.ts');
+    const esm = await app('esm', { 'package.json': '{"type":"module"}' });
+    expect(path.basename(esm)).toBe('001_first.js');
+    // Plain JavaScript: no type import, which Node could not parse.
+    expect(await readFile(esm, 'utf8')).not.toContain('import type');
+    expect(path.basename(await app('commonjs', { 'package.json': '{"name":"x"}' }))).toBe('001_first.mjs');
+    // The package root bounds the search: a tsconfig.json above it belongs to something else.
+    await writeFile(path.join(dir, 'tsconfig.json'), '{}');
+    expect(path.basename(await app('nested', { 'package.json': '{}' }))).toBe('001_first.mjs');
+    const explicit = await createMigrationFile(folderSource(path.join(dir, 'nested', 'migrations')), 'second', { ext: 'cjs' });
+    expect(await readFile(explicit, 'utf8')).toContain('exports.up = async function up(ctx)');
   });
 });

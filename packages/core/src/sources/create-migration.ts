@@ -1,37 +1,42 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidOptionError } from '../errors.js';
 import { listMigrationFiles } from './load-migrations.js';
 import type { MigrationSource } from './migration-source.js';
-import { MigrationFileExtension } from './migration-templates.js';
+import { MigrationFileExtension, basicTemplate } from './migration-templates.js';
 
-/** `.mts`/`.cts` count as `ts`; no file yet: `ts`. */
-function extensionOf(file: string | undefined): MigrationFileExtension {
-  const ext = file ? path.extname(file).slice(1) : 'ts';
+/** `.mts`/`.cts` count as `ts`. */
+function extensionOf(file: string): MigrationFileExtension {
+  const ext = path.extname(file).slice(1);
   return ext === 'js' || ext === 'mjs' || ext === 'cjs' ? ext : MigrationFileExtension.ts;
 }
 
-/** The body of a new migration file. */
-export function defaultMigrationTemplate(name: string): string {
-  return `import type { MigrationContext, MigrationCounts } from '@mongrate/core';
-
-export const description = '${name.replace(/_/g, ' ')}';
-
 /**
- * Applies the change. Return counts (they are stored with the run). For data changes that must be reversible,
- * use \`backupAndUpdate(ctx, { collection, filter, fields, set })\` here and \`restoreBackups\` in \`down\`.
+ * For a folder without migrations, what its package can load: `ts` where a tsconfig.json sits in the folder or above
+ * it up to the package's root (the nearest package.json), else `js` in a package of `"type": "module"`, else `mjs` (an
+ * ES module wherever it sits). A JavaScript app never gets a file it cannot load without a TypeScript loader.
  */
-export async function up(ctx: MigrationContext): Promise<MigrationCounts> {
-  void ctx;
-  return {};
+function extensionForNewFolder(directory: string): MigrationFileExtension {
+  for (let dir = directory; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'tsconfig.json'))) return MigrationFileExtension.ts;
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) return packageType(pkg) === 'module' ? MigrationFileExtension.js : MigrationFileExtension.mjs;
+    if (path.dirname(dir) === dir) return MigrationFileExtension.mjs;
+  }
 }
 
-/** Reverts \`up\`. */
-export async function down(ctx: MigrationContext): Promise<MigrationCounts> {
-  void ctx;
-  return {};
+function packageType(file: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { type?: unknown }).type;
+  } catch {
+    return undefined;
+  }
 }
-`;
+
+/** The body of a new TypeScript migration file (the built-in `basic` template for `ts`). */
+export function defaultMigrationTemplate(name: string): string {
+  return basicTemplate(name, MigrationFileExtension.ts);
 }
 
 /** `Fix wallet-units!` → `fix_wallet_units`. */
@@ -47,13 +52,13 @@ export function toMigrationName(raw: string): string {
   return name;
 }
 
-/** Writes `NNN_name.ts` with the next free number into a folder source; never overwrites. Returns its path. */
+/** Writes `NNN_name.<ext>` with the next free number into a folder source; never overwrites. Returns its path. */
 export async function createMigrationFile(
   source: MigrationSource,
   rawName: string,
   options: {
     readonly template?: (name: string, ext: MigrationFileExtension) => string;
-    /** Default: the extension of the folder's last migration, else `ts`. */
+    /** Default: the extension of the folder's last migration; in a folder without one, `ts` under a tsconfig.json, else `js` in an ES module package, else `mjs`. */
     readonly ext?: MigrationFileExtension;
   } = {},
 ): Promise<string> {
@@ -62,11 +67,11 @@ export async function createMigrationFile(
   const last = existing.at(-1);
   const width = Math.max(3, last ? (last.name.split('_')[0] ?? '').length : 3);
   const number = String((last?.number ?? 0) + 1).padStart(width, '0');
-  const ext = options.ext ?? extensionOf(last?.file);
+  const ext = options.ext ?? (last ? extensionOf(last.file) : extensionForNewFolder(source.directory));
   if (!Object.values(MigrationFileExtension).includes(ext)) {
     throw new InvalidOptionError(`Migration file extension must be one of ${Object.values(MigrationFileExtension).join(', ')} (got ${JSON.stringify(ext)}).`);
   }
   const file = path.join(source.directory, `${number}_${name}.${ext}`);
-  await writeFile(file, options.template ? options.template(name, ext) : defaultMigrationTemplate(name), { flag: 'wx' });
+  await writeFile(file, (options.template ?? basicTemplate)(name, ext), { flag: 'wx' });
   return file;
 }

@@ -14,7 +14,8 @@ export type MigrationTemplate = (name: string, ext: MigrationFileExtension) => s
 
 const description = (name: string) => name.replace(/_/g, ' ');
 
-function basic(name: string, ext: MigrationFileExtension): string {
+/** The built-in `basic` template: an empty `up` and `down`, written for `ext` (typed for `ts`, `exports.` for `cjs`). */
+export function basicTemplate(name: string, ext: MigrationFileExtension): string {
   const ts = ext === 'ts';
   const head =
     ext === 'cjs'
@@ -69,7 +70,7 @@ ${exp('down')}async function down(${ctx})${ret} {
 `;
 }
 
-const BUILT_IN: Record<BuiltInTemplate, MigrationTemplate> = { basic, data };
+const BUILT_IN: Record<BuiltInTemplate, MigrationTemplate> = { basic: basicTemplate, data };
 
 /**
  * The template named `spec`: `basic`, `data`, or the path of a file whose text is used with `{{name}}` and
