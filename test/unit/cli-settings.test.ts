@@ -40,7 +40,7 @@ describe('database names are checked before anything connects', () => {
   ])('--database %j is refused, naming the rule and the remedy', async (name, message) => {
     const resolving = resolveSettings(args({ database: name, uri }), io(dir));
     await expect(resolving).rejects.toThrow(message);
-    await expect(resolveSettings(args({ database: name, uri }), io(dir))).rejects.toThrow(/MongoDB refuses|MongoDB allows/);
+    await expect(resolveSettings(args({ database: name, uri }), io(dir))).rejects.toThrow(/MongoDB database names may not contain \/ \\ \. " \$ \* < > : \| \?, a space or NUL|MongoDB allows at most 63/);
     await expect(resolveSettings(args({ database: name, uri }), io(dir))).rejects.toThrow(/: (use|give) .*--database/);
   });
 
@@ -48,6 +48,9 @@ describe('database names are checked before anything connects', () => {
     await expect(resolveSettings(args({ uri }), io(dir, { MONGRATE_DATABASE: 'a.b' }))).rejects.toThrow(/"a\.b" \(MONGRATE_DATABASE\).*MONGRATE_DATABASE/);
     const file = await writeConfig({ database: 'a b' });
     await expect(resolveSettings(args({ uri }), io(dir))).rejects.toThrow(`"a b" (database in ${file})`);
+    await writeConfig({ uri: 'mongodb://127.0.0.1:9/a*b' });
+    await expect(resolveSettings(args(), io(dir))).rejects.toThrow(`"a*b" (the connection string's path, from uri in ${file}) has the character "*"`);
+    await expect(resolveSettings(args(), io(dir))).rejects.toThrow(`: fix the path of uri in ${file}, or give --database.`);
     await rm(file);
     await expect(resolveSettings(args({ uri: 'mongodb://127.0.0.1:9/a.b' }), io(dir))).rejects.toThrow(/"a\.b" \(the connection string's path, from --uri\).*has the character "\."/);
     await expect(resolveSettings(args(), io(dir, { MONGODB_URI: 'mongodb://127.0.0.1:9/a%2Fb' }))).rejects.toThrow(/"a\/b" \(the connection string's path, from MONGODB_URI\)/);

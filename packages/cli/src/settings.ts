@@ -165,9 +165,9 @@ function databaseSource(source: string, configFile: string | undefined): Databas
   return { name: `database in ${configFile ?? 'the config file'}`, fix: 'change database in the config file, or give --database' };
 }
 
-/** `env MONGODB_URI` → `MONGODB_URI`; `flag --uri` → `--uri`; `env DATABASE_URL (named by config …)` → `DATABASE_URL (named by config …)`. */
+/** `env MONGODB_URI` → `MONGODB_URI`; `flag --uri` → `--uri`; `config /app/mongrate.config.json` → `uri in /app/mongrate.config.json`. */
 function uriSource(source: string): string {
-  return source.replace(/^(env|flag) /, '');
+  return source.startsWith('config ') ? `uri in ${source.slice('config '.length)}` : source.replace(/^(env|flag) /, '');
 }
 
 /** Refuses a database name MongoDB would refuse, naming where it came from, the rule, and the remedy. */
@@ -178,7 +178,7 @@ function checkDatabaseName(name: string, from: DatabaseSource): void {
     name === ''
       ? 'is empty'
       : bad !== undefined
-        ? `has the character ${bad === '\0' ? 'NUL' : bad === ' ' ? '" " (a space)' : JSON.stringify(bad)}, which MongoDB refuses in a database name (as it does / \\ . " $ * < > : | ?, a space and NUL)`
+        ? `has the character ${bad === '\0' ? 'NUL' : bad === ' ' ? '" " (a space)' : JSON.stringify(bad)}, and MongoDB database names may not contain / \\ . " $ * < > : | ?, a space or NUL`
         : bytes > MAX_DATABASE_NAME_BYTES
           ? `is ${bytes} bytes long; MongoDB allows at most ${MAX_DATABASE_NAME_BYTES}`
           : undefined;
