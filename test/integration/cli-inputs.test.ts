@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ExitCode } from '@mongrate/cli';
+import { loadConfig, migratorOptionsFromConfig } from '@mongrate/core';
 import { CASHU_TOKEN_COLLECTION } from '@nctool/cashu-models';
 import { seedSampleData } from '@nctool/cashu-models/sample-data';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
@@ -14,8 +15,8 @@ import { migrate, snapshot } from '../support/cli.js';
 const HANG_BOUND_MS = 45_000;
 
 /** Runs the real `migrate` binary; a run that hangs is stopped and reported as such. */
-async function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<Finished & { hung: boolean }> {
-  const child = migrate(args, env);
+async function run(args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Finished & { hung: boolean }> {
+  const child = migrate(args, env, cwd === undefined ? {} : { cwd });
   let hung = false;
   const timer = setTimeout(() => {
     hung = true;
@@ -79,6 +80,72 @@ describe('migrate CLI: bad inputs fail loudly', () => {
     expect(result.code).toBe(ExitCode.badInput);
     expect(result.stderr).toMatch(/names no database.*mongodb:\/\/host\[:port\]\/database/);
     expect(await t.client.db('test').listCollections().toArray()).toEqual([]);
+  });
+
+  // Refused before connecting: the server named here does not answer, so a check made after connecting would exit 6.
+  const nowhere = ['--uri', unreachable, '--connect-timeout', '2000'];
+  it.each([
+    ['--database a/b (status)', ['status', ...nowhere, '--database', 'a/b'], {}, /Database name "a\/b" \(--database\) has the character "\/".*: give --database another name/],
+    ['--database "a b" (up)', ['up', ...nowhere, '--database', 'a b'], {}, /Database name "a b" \(--database\) has the character " " \(a space\)/],
+    ['--database a.b', ['status', ...nowhere, '--database', 'a.b'], {}, /Database name "a\.b" \(--database\) has the character "\."/],
+    ['a 64-byte --database', ['up', ...nowhere, '--database', 'd'.repeat(64)], {}, /is 64 bytes long; MongoDB allows at most 63/],
+    ['MONGRATE_DATABASE=a.b', ['status', ...nowhere], { MONGRATE_DATABASE: 'a.b' }, /Database name "a\.b" \(MONGRATE_DATABASE\).*set MONGRATE_DATABASE to another name, or unset it/],
+    ['a connection string path /a.b', ['status', '--connect-timeout', '2000'], { MONGODB_URI: 'mongodb://127.0.0.1:9/a.b' }, /"a\.b" \(the connection string's path, from MONGODB_URI\).*fix the path of MONGODB_URI, or give --database/],
+    ['MONGRATE_LEASE_MS=500', ['status', ...nowhere], { MONGRATE_LEASE_MS: '500' }, /Setting MONGRATE_LEASE_MS in the environment must be a positive whole number of milliseconds, at least 1000 \(got 500\): fix MONGRATE_LEASE_MS, or unset it/],
+    ['MONGRATE_LOCK_WAIT_TIMEOUT_MS=-1', ['up', ...nowhere], { MONGRATE_LOCK_WAIT_TIMEOUT_MS: '-1' }, /MONGRATE_LOCK_WAIT_TIMEOUT_MS in the environment must be a whole number of milliseconds, 0 or more/],
+  ])('refuses %s with exit 2 before connecting, naming the source, the rule and the remedy', async (_label, args, extraEnv, message) => {
+    const result = await run(args, { ...env, ...extraEnv });
+    expect(result.hung).toBe(false);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^Error: /);
+    expect(result.code).toBe(ExitCode.badInput);
+  });
+
+  it('refuses a bad database name with a reachable server too, and writes nothing', async () => {
+    const before = await snapshot(t.db);
+    const result = await run(['up', '--database', 'a/b'], env);
+    expect(result.code).toBe(ExitCode.badInput);
+    expect(result.stderr).toMatch(/Database name "a\/b" \(--database\)/);
+    expect(await snapshot(t.db)).toEqual(before);
+  });
+
+  it('refuses "leaseMs": 500 in the config file before connecting, naming the file and the key', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mongrate-cli-inputs-'));
+    try {
+      const file = path.join(dir, 'mongrate.config.json');
+      await writeFile(file, JSON.stringify({ leaseMs: 500, migrations: [path.join(FIXTURES, 'basic')] }));
+      const result = await run(['up', ...nowhere], env, dir);
+      expect(result.code).toBe(ExitCode.badInput);
+      expect(result.stderr).toContain(`Setting leaseMs in config file ${file} must be a positive whole number of milliseconds, at least 1000 (got 500): fix leaseMs in the file.`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads the connection string from the config's uriEnv variable over MONGODB_URI, as app code does", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mongrate-cli-inputs-'));
+    try {
+      const file = path.join(dir, 'mongrate.config.json');
+      await writeFile(file, JSON.stringify({ uriEnv: 'DATABASE_URL', migrations: [path.join(FIXTURES, 'basic')] }));
+      // MONGODB_URI names a server that does not answer: the CLI must not use it.
+      const appEnv = { MONGODB_URI: 'mongodb://127.0.0.1:9/wrong', DATABASE_URL: t.uri };
+      const { config } = await loadConfig({ cwd: dir });
+      expect(migratorOptionsFromConfig(config, appEnv).uri).toBe(t.uri);
+
+      const shown = await run(['status', '--show-config', '--json', '--connect-timeout', '2000'], appEnv, dir);
+      expect(shown.code).toBe(ExitCode.success);
+      const settings = Object.fromEntries(
+        (JSON.parse(shown.stdout) as { result: { settings: Array<{ setting: string; value: string; source: string }> } }).result.settings.map((s) => [s.setting, [s.value, s.source]]),
+      );
+      expect(settings.uri).toEqual([t.uri, `env DATABASE_URL (named by config ${file})`]);
+      expect(settings.database).toEqual([t.db.databaseName, `the connection string's path (env DATABASE_URL (named by config ${file}))`]);
+
+      const up = await run(['up', '--connect-timeout', '2000'], appEnv, dir);
+      expect(up.code).toBe(ExitCode.success);
+      expect(await t.db.collection('migrations').countDocuments({ status: 'applied' })).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an InvalidOptionError raised inside a migration after it wrote exits 1 (a failed run), not 2 (bad input, nothing written)', async () => {

@@ -56,7 +56,10 @@ export interface ResolvedSettings {
   readonly uriDatabase?: string;
 }
 
-/** Flags win over `MONGRATE_*` (and `MONGODB_URI`), which win over the config file, which wins over core's defaults. */
+/**
+ * Flags win over `MONGRATE_*` (and the connection string's variables), which win over the config file, which wins over
+ * core's defaults. Bad values (a database name MongoDB refuses, a count out of range) are refused here, before anything connects.
+ */
 export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<ResolvedSettings> {
   if (args.config === '') throw new InvalidOptionError('--config is empty: name a config file, or leave the flag out to find mongrate.config.* from here upwards.');
   const named = args.config ?? (io.env.MONGRATE_CONFIG || undefined);
@@ -86,17 +89,18 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
   };
   const seconds = (value: number | undefined) => (value === undefined ? undefined : value * 1000);
 
-  // The connection string: --uri, MONGRATE_URI, MONGODB_URI, then the config's uriEnv variable or uri.
+  // The connection string: --uri, MONGRATE_URI, the variable the config's uriEnv names (what migratorOptionsFromConfig
+  // reads, so that app code and the CLI agree), MONGODB_URI, then the config's uri.
   const uriEnv = loaded.config.uriEnv;
   const uri: Chosen<string | undefined> =
     args.uri !== undefined
       ? { value: args.uri, source: 'flag --uri' }
       : fromEnv.config.uri
         ? { value: fromEnv.config.uri, source: 'env MONGRATE_URI' }
-        : io.env.MONGODB_URI
-          ? { value: io.env.MONGODB_URI, source: 'env MONGODB_URI' }
-          : uriEnv && io.env[uriEnv]
-            ? { value: io.env[uriEnv], source: `env ${uriEnv} (named by ${configLabel})` }
+        : uriEnv && io.env[uriEnv]
+          ? { value: io.env[uriEnv], source: `env ${uriEnv} (named by ${configLabel})` }
+          : io.env.MONGODB_URI
+            ? { value: io.env.MONGODB_URI, source: 'env MONGODB_URI' }
             : loaded.config.uri
               ? { value: loaded.config.uri, source: configLabel }
               : { value: undefined, source: 'unset' };
@@ -132,6 +136,8 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
   };
   const sources = Object.fromEntries(Object.entries(chosen).map(([name, c]) => [name, c.source])) as Record<SettingName, string>;
   const uriDatabase = (uri.value === undefined ? undefined : databaseInUri(uri.value)) || undefined;
+  if (settings.database !== undefined) checkDatabaseName(settings.database, databaseSource(chosen.database.source, loaded.file));
+  else if (uriDatabase !== undefined) checkDatabaseName(uriDatabase, { name: `the connection string's path, from ${uriSource(uri.source)}`, fix: `fix the path of ${uriSource(uri.source)}, or give --database` });
   return {
     settings,
     sources,
@@ -139,6 +145,44 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
     uriFromFlag: args.uri !== undefined,
     ...(uriDatabase === undefined ? {} : { uriDatabase }),
   };
+}
+
+/** MongoDB's limit on a database name, in UTF-8 bytes (fewer than 64). */
+export const MAX_DATABASE_NAME_BYTES = 63;
+
+/** Characters MongoDB refuses in a database name on some platform (its Windows list, a superset of the Unix one), and NUL. */
+const FORBIDDEN_IN_DATABASE_NAME = /[/\\. "$*<>:|?\0]/;
+
+/** Where a database name came from: `name` for the message, `fix` for the remedy. */
+interface DatabaseSource {
+  readonly name: string;
+  readonly fix: string;
+}
+
+function databaseSource(source: string, configFile: string | undefined): DatabaseSource {
+  if (source === 'flag --database') return { name: '--database', fix: 'give --database another name' };
+  if (source.startsWith('env ')) return { name: source.slice(4), fix: `set ${source.slice(4)} to another name, or unset it` };
+  return { name: `database in ${configFile ?? 'the config file'}`, fix: 'change database in the config file, or give --database' };
+}
+
+/** `env MONGODB_URI` → `MONGODB_URI`; `flag --uri` → `--uri`; `config /app/mongrate.config.json` → `uri in /app/mongrate.config.json`. */
+function uriSource(source: string): string {
+  return source.startsWith('config ') ? `uri in ${source.slice('config '.length)}` : source.replace(/^(env|flag) /, '');
+}
+
+/** Refuses a database name MongoDB would refuse, naming where it came from, the rule, and the remedy. */
+function checkDatabaseName(name: string, from: DatabaseSource): void {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  const bad = FORBIDDEN_IN_DATABASE_NAME.exec(name)?.[0];
+  const problem =
+    name === ''
+      ? 'is empty'
+      : bad !== undefined
+        ? `has the character ${bad === '\0' ? 'NUL' : bad === ' ' ? '" " (a space)' : JSON.stringify(bad)}, and MongoDB database names may not contain / \\ . " $ * < > : | ?, a space or NUL`
+        : bytes > MAX_DATABASE_NAME_BYTES
+          ? `is ${bytes} bytes long; MongoDB allows at most ${MAX_DATABASE_NAME_BYTES}`
+          : undefined;
+  if (problem !== undefined) throw new InvalidOptionError(`Database name ${JSON.stringify(name)} (${from.name}) ${problem}: ${from.fix}.`);
 }
 
 /** The database a connection string's path names: '' when it names none, undefined for a string that does not parse. */

@@ -135,7 +135,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   } catch (error) {
     throw new InvalidOptionError(`Config file ${file} could not be read: ${messageOf(error)}`, { cause: error });
   }
-  return { file, config: resolvePaths(checkConfig(raw, `config file ${file}`), path.dirname(file)) };
+  return { file, config: resolvePaths(checkConfig(raw, `config file ${file}`, (k) => k, (k) => `fix ${k} in the file`), path.dirname(file)) };
 }
 
 /** Settings from `MONGRATE_*` variables (`MONGRATE_MIGRATIONS` is comma-separated), checked like a config file. */
@@ -152,32 +152,44 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
     else if (kind === 'boolean') raw[key] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
     else raw[key] = value;
   }
-  return { config: checkConfig(raw, 'the environment', (k) => envName(k)), names };
+  return { config: checkConfig(raw, 'the environment', (k) => envName(k), (k) => `fix ${envName(k)}, or unset it`), names };
 }
 
-/** Upper bounds of the counts that have one, as the flags and the Migrator check them. */
-const COUNT_MAX: Partial<Record<ConfigKey, number>> = { batchSize: MAX_BATCH_SIZE, concurrency: MAX_CONCURRENCY };
+/**
+ * The shortest lock lease, in milliseconds: `MongoLock` refuses less (and the `--lease` flag's minimum, 1 s, is this).
+ * Checked here so that a config file or `MONGRATE_LEASE_MS` is refused before anything connects.
+ */
+export const MIN_LEASE_MS = 1000;
 
-function checkConfig(raw: unknown, where: string, label: (k: ConfigKey) => string = (k) => k): MongrateConfig {
+/** The range of each count, as the flags and the Migrator check it. */
+const COUNT_RANGES: Partial<Record<ConfigKey, { readonly min: number; readonly max?: number; readonly expected: string }>> = {
+  leaseMs: { min: MIN_LEASE_MS, expected: `a positive whole number of milliseconds, at least ${MIN_LEASE_MS}` },
+  lockWaitTimeoutMs: { min: 0, expected: 'a whole number of milliseconds, 0 or more' },
+  batchSize: { min: 1, max: MAX_BATCH_SIZE, expected: `a whole number from 1 to ${MAX_BATCH_SIZE}` },
+  concurrency: { min: 1, max: MAX_CONCURRENCY, expected: `a whole number from 1 to ${MAX_CONCURRENCY}` },
+  connectTimeoutMs: { min: 1, expected: 'a positive whole number of milliseconds' },
+};
+
+/** `label` names a key as the reader wrote it (`leaseMs`, `MONGRATE_LEASE_MS`); `remedy` says where to fix it. */
+function checkConfig(raw: unknown, where: string, label: (k: ConfigKey) => string, remedy: (k: ConfigKey) => string): MongrateConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidOptionError(`The ${where} must hold an object of settings.`);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     const kind = KINDS[key as ConfigKey];
     if (!kind) throw new InvalidOptionError(`Unknown setting "${key}" in ${where}. Known settings: ${CONFIG_KEYS.join(', ')}.`);
     if (value === undefined) continue;
+    const range = COUNT_RANGES[key as ConfigKey] ?? { min: 1, expected: 'a positive whole number' };
     const ok =
       kind === 'string'
         ? typeof value === 'string' && value !== ''
         : kind === 'strings'
           ? (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) || (typeof value === 'string' && value !== '')
           : kind === 'count'
-            ? Number.isSafeInteger(value) && (value as number) >= (key === 'lockWaitTimeoutMs' ? 0 : 1) && (value as number) <= (COUNT_MAX[key as ConfigKey] ?? Number.MAX_SAFE_INTEGER)
+            ? Number.isSafeInteger(value) && (value as number) >= range.min && (value as number) <= (range.max ?? Number.MAX_SAFE_INTEGER)
             : typeof value === 'boolean';
     if (!ok) {
-      const max = COUNT_MAX[key as ConfigKey];
-      const count = max === undefined ? 'a positive whole number' : `a whole number from 1 to ${max}`;
-      const expected = { string: 'a non-empty string', strings: 'a non-empty list of strings', count, boolean: 'true or false' }[kind];
-      throw new InvalidOptionError(`Setting ${label(key as ConfigKey)} in ${where} must be ${expected} (got ${JSON.stringify(value)}).`);
+      const expected = { string: 'a non-empty string', strings: 'a non-empty list of strings', count: range.expected, boolean: 'true or false' }[kind];
+      throw new InvalidOptionError(`Setting ${label(key as ConfigKey)} in ${where} must be ${expected} (got ${JSON.stringify(value)}): ${remedy(key as ConfigKey)}.`);
     }
     out[key] = kind === 'strings' && typeof value === 'string' ? [value] : value;
   }
