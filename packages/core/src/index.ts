@@ -75,6 +75,7 @@ export type { MongooseConnection } from './mongoose-connection.js';
 export { assertMayContinue, type AcquireOptions, type Lease, type LeaseGuard, type MigrationLock, type ServerFence, type UnlockResult } from './lock/migration-lock.js';
 export {
   DEFAULT_LEASE_MS,
+  MIN_LEASE_MS,
   DEFAULT_LOCK_COLLECTION,
   DEFAULT_LOCK_NAME,
   DEFAULT_LOCK_POLL_MS,

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { InvalidOptionError } from '../errors.js';
 import { messageOf } from '../driver-errors.js';
 import { MAX_BATCH_SIZE, MAX_CONCURRENCY } from '../toolkit/backup-document.js';
+import { MIN_LEASE_MS } from '../lock/mongo-lock.js';
 
 /** File names searched for, in this order, from the working folder upwards. */
 export const CONFIG_FILE_NAMES = ['mongrate.config.js', 'mongrate.config.mjs', 'mongrate.config.cjs', 'mongrate.config.json'] as const;
@@ -155,13 +156,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   return { config: checkConfig(raw, 'the environment', (k) => envName(k), (k) => `fix ${envName(k)}, or unset it`), names };
 }
 
-/**
- * The shortest lock lease, in milliseconds: `MongoLock` refuses less (and the `--lease` flag's minimum, 1 s, is this).
- * Checked here so that a config file or `MONGRATE_LEASE_MS` is refused before anything connects.
- */
-export const MIN_LEASE_MS = 1000;
-
-/** The range of each count, as the flags and the Migrator check it. */
+/** The range of each count, as the flags and the Migrator check it: a config file or `MONGRATE_*` value is refused before anything connects. */
 const COUNT_RANGES: Partial<Record<ConfigKey, { readonly min: number; readonly max?: number; readonly expected: string }>> = {
   leaseMs: { min: MIN_LEASE_MS, expected: `a positive whole number of milliseconds, at least ${MIN_LEASE_MS}` },
   lockWaitTimeoutMs: { min: 0, expected: 'a whole number of milliseconds, 0 or more' },
