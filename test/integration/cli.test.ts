@@ -51,6 +51,11 @@ describe('migrate CLI (real binary, real server)', () => {
     expect(again.code).toBe(ExitCode.success);
     expect(again.stdout).toContain('Nothing to migrate');
 
+    // Nothing to preview, as for a plain preview with nothing pending (exit 5), whether named or not.
+    const previewApplied = await run(['preview', '004'], env);
+    expect([previewApplied.code, previewApplied.stdout]).toEqual([ExitCode.nothingToDo, `Migration: ${ID}\n  already applied; nothing to preview\n`]);
+    expect((await run(['preview'], env)).code).toBe(ExitCode.nothingToDo);
+
     const named = await run(['up', '004'], env);
     expect(named.code).toBe(ExitCode.badInput);
     expect(named.stderr).toContain(`Migration ${ID} is already completed`);

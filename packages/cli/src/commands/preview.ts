@@ -15,6 +15,8 @@ export const previewCommand = defineCommand({
   run: (args, io) =>
     withMigrator(args, io, async ({ migrator }) => {
       const results = await migrator.preview({ ...(args.id ? { migration: args.id } : {}), top: args.top, samples: args.samples });
-      return { exitCode: results.length === 0 ? ExitCode.nothingToDo : ExitCode.success, json: results, text: renderPreview(results) };
+      // Nothing pending, or only applied migrations named: nothing to preview.
+      const nothing = results.every((r) => r.state === 'applied');
+      return { exitCode: nothing ? ExitCode.nothingToDo : ExitCode.success, json: results, text: renderPreview(results) };
     }),
 });
