@@ -111,7 +111,8 @@ describe('Ctrl-C in a terminal (tmux pseudo-terminal, real server)', () => {
 
     // `status` says it is partly applied, not up to date.
     const status = await migrate(['status'], { MONGODB_URI: t.uri }).done;
-    expect(status.stdout).toContain(`${ID} is partly applied (failed)`);
+    // With why its last attempt stopped, as recorded.
+    expect(status.stdout).toContain(`${ID} is partly applied (failed: stopped by SIGINT): run`);
     expect(status.stdout).not.toContain('up to date');
 
     // The rerun needs no lease wait (none is left: asserted above) and finishes the count.
@@ -145,7 +146,7 @@ describe('Ctrl-C in a terminal (tmux pseudo-terminal, real server)', () => {
     expect(await t.db.collection('migration_locks').countDocuments()).toBe(0);
     expect(await record()).toMatchObject({ status: 'failed', direction: 'down' });
     const reverting = await migrate(['status'], { MONGODB_URI: t.uri }).done;
-    expect(reverting.stdout).toContain(`${ID} is partly reverted (failed)`);
+    expect(reverting.stdout).toContain(`${ID} is partly reverted (failed: stopped by SIGINT)`);
     expect(reverting.stdout).not.toContain('up to date');
 
     const resumed = await migrate(['down', '--yes', '--json', '--lock-timeout', '0'], { MONGODB_URI: t.uri }).done;

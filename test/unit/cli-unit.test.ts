@@ -297,6 +297,12 @@ describe('backup reports (issue 12)', () => {
     expect(verify).toContain(`\`migrate down ns/004_x ${where}\``);
   });
 
+  it("status says why a partly run migration's last attempt stopped: the recorded error's first sentence", () => {
+    const record = { _id: 'ns/002_x', status: 'failed', direction: 'up', error: 'Migration ns/002_x failed during up: E11000 duplicate key. Fix the data. More.' };
+    const status = renderStatus({ migrations: [{ id: 'ns/002_x', state: 'failed', hasPreview: false, record: record as never }], pending: 1, needed: true, drift: [], outOfOrder: [] });
+    expect(status).toContain('ns/002_x is partly applied (failed: Migration ns/002_x failed during up: E11000 duplicate key): run `migrate up` to resume it');
+  });
+
   it('status says what keeps up from running (drift, a migration out of order) instead of suggesting an up that refuses', () => {
     const migrations = [{ id: 'ns/002_x', state: 'pending', hasPreview: false }] as const;
     const drifted = renderStatus({ migrations, pending: 1, needed: true, drift: [{ id: 'ns/001_a', kind: 'changed', recordedChecksum: 'a' }], outOfOrder: [] });

@@ -62,6 +62,12 @@ export function renderRun(result: RunResult, summaries: ReadonlyMap<string, stri
   return lines.join('\n');
 }
 
+/** The first sentence (or clause before a ';') of a recorded error, at most 160 characters. */
+function firstSentence(message: string): string {
+  const first = /^[\s\S]*?(?:[.;](?=\s)|$)/.exec(message.trim())?.[0].replace(/[.;]$/, '') ?? '';
+  return first.length > 160 ? `${first.slice(0, 159)}…` : first;
+}
+
 function stateLabel(s: MigrationState): string {
   const marks = [s.record?.baseline ? 'baseline' : '', s.record?.outOfOrder ? 'out of order' : '', s.drift ? `drift: ${s.drift}` : ''].filter(Boolean);
   return `${s.state}${marks.length ? ` (${marks.join(', ')})` : ''}`;
@@ -82,10 +88,12 @@ export function renderStatus(report: StatusReport, where = ''): string {
   const partial = report.migrations.flatMap((s) => {
     const r = s.record;
     if (!r || !(r.status === 'applying' || r.status === 'reverting' || r.status === 'failed')) return [];
+    // Why its last attempt stopped (an interrupt, or the error's first sentence), from the record.
+    const why = r.status === 'failed' && r.error ? `${r.status}: ${firstSentence(r.error)}` : r.status;
     const line =
       r.direction === 'up'
-        ? `${s.id} is partly applied (${r.status}): run ${cmd('up')} to resume it, or ${cmd(`down ${s.id}`)} to undo what it did.`
-        : `${s.id} is partly reverted (${r.status}): run ${cmd(`down ${s.id}`)} again to finish the rollback. Or ${cmd(`up ${s.id}`)} re-applies it.`;
+        ? `${s.id} is partly applied (${why}): run ${cmd('up')} to resume it, or ${cmd(`down ${s.id}`)} to undo what it did.`
+        : `${s.id} is partly reverted (${why}): run ${cmd(`down ${s.id}`)} again to finish the rollback. Or ${cmd(`up ${s.id}`)} re-applies it.`;
     // Its run still holds a live lease: it may be running right now, or was killed and its lease has not expired yet.
     return [live && live.runId === r.runId ? `${line} (Its run, host ${live.host} pid ${live.pid}, still holds the lock: it may be running right now.)` : line];
   });

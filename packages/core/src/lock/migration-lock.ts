@@ -1,4 +1,4 @@
-import { InterruptedError, type LockHolder } from '../errors.js';
+import { InterruptedError, MigrateErrorCode, findMigrateError, type LockHolder } from '../errors.js';
 
 /** What a running migration may ask of the lease it runs under. */
 export interface LeaseGuard {
@@ -21,11 +21,12 @@ export interface ServerFence {
 }
 
 /**
- * The check before each unit of work of a run (a migration, a batch): stop with `InterruptedError` once `signal` is
- * aborted, and with `LockLostError` once the lease is known lost or may have expired. Local only, no round trip.
+ * The check before each unit of work of a run (a migration, a batch): stop with `InterruptedError` (the abort's reason,
+ * when it is one) once `signal` is aborted, and with `LockLostError` once the lease is known lost or may have expired. Local only, no round trip.
  */
 export function assertMayContinue(signal: AbortSignal, lease: LeaseGuard): void {
-  if (signal.aborted) throw new InterruptedError();
+  // The abort's own InterruptedError says what stopped the run (`stopped by SIGINT`); the record keeps that.
+  if (signal.aborted) throw findMigrateError(signal.reason, MigrateErrorCode.Interrupted) ?? new InterruptedError();
   lease.assertHeld();
 }
 
