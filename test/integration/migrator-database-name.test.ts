@@ -72,7 +72,8 @@ describe('the database a migrator works on', () => {
     opened.push(client);
     await new Migrator(options({ client, dbName: t.name })).up();
     expect(await t.db.collection(state.migrationsCollection).countDocuments({ status: 'applied' })).toBe(3);
-    const named = await MongoClient.connect(bare(), { serverSelectionTimeoutMS: 10_000, dbName: t.name });
+    // `dbName` is a client option the driver parses (its connection string options) though its types leave it out.
+    const named = await MongoClient.connect(bare(), { serverSelectionTimeoutMS: 10_000, ...({ dbName: t.name } as object) });
     opened.push(named);
     expect(await new Migrator(options({ client: named })).pending()).toEqual([]);
     expect(await inTest()).toEqual([]);

@@ -83,13 +83,13 @@ describe('baseline and repair', () => {
     const m = testMigrator(t, BASIC);
     await m.up();
     const first = 'basic/001_create_users';
-    const original = (await records()).find((r) => r._id === first)?.appliedAt as Date;
+    const original = (await records()).find((r) => String(r._id) === first)?.appliedAt as Date;
     expect(original).toBeInstanceOf(Date);
     // As a `down` that failed part-way leaves it (direct write: no fixture fails its down).
     await t.db.collection('migrations').updateOne({ _id: first as never }, { $set: { status: 'failed', direction: 'down', error: 'boom' } });
     const result = await m.repair({ migration: first, resolve: 'applied', reason: 'down undone by hand' });
     expect(result.resolved).toEqual({ id: first, from: 'failed', to: 'applied' });
-    const record = (await records()).find((r) => r._id === first);
+    const record = (await records()).find((r) => String(r._id) === first);
     expect(record).toMatchObject({ status: 'applied', appliedAt: original });
     expect(record?.error).toBeUndefined();
     expect((await m.down()).migrations.map((r) => r.id)).toEqual(['basic/003_backfill_units']);
@@ -102,7 +102,7 @@ describe('baseline and repair', () => {
     await t.db.collection('migrations').updateOne({ _id: last as never }, { $set: { status: 'applying', direction: 'up' }, $unset: { appliedAt: '' } });
     const result = await m.repair({ migration: last, resolve: 'applied', reason: 'finished by hand' });
     expect(result.resolved).toEqual({ id: last, from: 'applying', to: 'applied' });
-    const record = (await records()).find((r) => r._id === last);
+    const record = (await records()).find((r) => String(r._id) === last);
     expect(record?.status).toBe('applied');
     expect(record?.appliedAt).toBeInstanceOf(Date);
     expect((await m.down()).migrations.map((r) => r.id)).toEqual([last]);
