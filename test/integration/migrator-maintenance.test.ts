@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { BaselinedMigrationError, MigrationNotFoundError, folderSource } from '@mongrate/core';
+import { BaselinedMigrationError, InvalidOptionError, MigrationNotFoundError, folderSource } from '@mongrate/core';
 import { useTestDatabase, type TestDatabase } from '../support/database.js';
 import { FIXTURES, testMigrator } from '../support/migrator.js';
 
@@ -55,5 +55,56 @@ describe('baseline and repair', () => {
     expect(repaired.resolved).toMatchObject({ id: 'flip/001_flip_tokens', from: 'applied', to: 'rolled_back' });
     expect((await withoutFlip.verify()).ok).toBe(true);
     expect((await withoutFlip.history({ limit: 1 }))[0]).toMatchObject({ migrationId: 'flip/001_flip_tokens', outcome: 'repaired', reason: 'the migration was removed from the code' });
+  });
+  it('repair --resolve refuses a cleanly applied or rolled-back migration (nothing to resolve), writing nothing', async () => {
+    const m = testMigrator(t, BASIC);
+    await m.up();
+    await m.down(); // 003 rolled_back; 001, 002 applied
+    const before = await records();
+    const historyBefore = await t.db.collection('migration_history').countDocuments();
+    const refusals: Array<[string, 'applied' | 'pending', RegExp]> = [
+      ['basic/002_add_wallets', 'applied', /basic\/002_add_wallets is applied.*`down .*Nothing was changed/s],
+      ['basic/002_add_wallets', 'pending', /basic\/002_add_wallets is applied.*`down .*Nothing was changed/s],
+      ['basic/003_backfill_units', 'applied', /basic\/003_backfill_units is rolled_back.*`up`.*Nothing was changed/s],
+      ['basic/003_backfill_units', 'pending', /basic\/003_backfill_units is rolled_back.*`up`.*Nothing was changed/s],
+    ];
+    for (const [migration, resolve, message] of refusals) {
+      const attempt = m.repair({ migration, resolve, reason: 'mistake' });
+      await expect(attempt).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(attempt).rejects.toThrow(message);
+    }
+    expect(await records()).toEqual(before);
+    expect(await t.db.collection('migration_history').countDocuments()).toBe(historyBefore);
+    // A plain `down` still reverts the newest applied one.
+    expect((await m.down()).migrations.map((r) => r.id)).toEqual(['basic/002_add_wallets']);
+  });
+
+  it('repair --resolve applied of a failed down keeps its original appliedAt, so a plain down still picks the newest', async () => {
+    const m = testMigrator(t, BASIC);
+    await m.up();
+    const first = 'basic/001_create_users';
+    const original = (await records()).find((r) => String(r._id) === first)?.appliedAt as Date;
+    expect(original).toBeInstanceOf(Date);
+    // As a `down` that failed part-way leaves it (direct write: no fixture fails its down).
+    await t.db.collection('migrations').updateOne({ _id: first as never }, { $set: { status: 'failed', direction: 'down', error: 'boom' } });
+    const result = await m.repair({ migration: first, resolve: 'applied', reason: 'down undone by hand' });
+    expect(result.resolved).toEqual({ id: first, from: 'failed', to: 'applied' });
+    const record = (await records()).find((r) => String(r._id) === first);
+    expect(record).toMatchObject({ status: 'applied', appliedAt: original });
+    expect(record?.error).toBeUndefined();
+    expect((await m.down()).migrations.map((r) => r.id)).toEqual(['basic/003_backfill_units']);
+  });
+
+  it('repair --resolve applied of a partly run up marks it applied now', async () => {
+    const m = testMigrator(t, BASIC);
+    await m.up();
+    const last = 'basic/003_backfill_units';
+    await t.db.collection('migrations').updateOne({ _id: last as never }, { $set: { status: 'applying', direction: 'up' }, $unset: { appliedAt: '' } });
+    const result = await m.repair({ migration: last, resolve: 'applied', reason: 'finished by hand' });
+    expect(result.resolved).toEqual({ id: last, from: 'applying', to: 'applied' });
+    const record = (await records()).find((r) => String(r._id) === last);
+    expect(record?.status).toBe('applied');
+    expect(record?.appliedAt).toBeInstanceOf(Date);
+    expect((await m.down()).migrations.map((r) => r.id)).toEqual([last]);
   });
 });

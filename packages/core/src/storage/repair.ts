@@ -13,8 +13,10 @@ export interface RepairOptions {
   /** Only this migration. Default: every applied migration whose file changed. */
   readonly migration?: string;
   /**
-   * With `migration`: mark it `applied` (its data is complete) or `pending` (its data is gone; status `rolled_back`)
-   * without running anything, e.g. after a failed run was finished or undone by hand. Default: accept checksums only.
+   * With `migration`: mark a failed or partly run migration `applied` (its data is complete) or `pending` (its data is
+   * gone; status `rolled_back`) without running anything, e.g. after a failed run was finished or undone by hand.
+   * `pending` also clears an applied migration that was baselined or whose file is gone. Any other state is refused
+   * (`InvalidOptionError`): `up` and `down` handle it. Default: accept checksums only.
    */
   readonly resolve?: RepairResolution;
 }
@@ -50,10 +52,13 @@ export async function repair(deps: MaintenanceDeps, options: RepairOptions): Pro
     if (named && options.resolve) {
       const record = all[0];
       if (!record) throw new InvalidOptionError(`${named.id} has never run here, so there is nothing to resolve; use baseline to mark it applied. Nothing was changed.`);
+      refuseUnresolvable(record, options.resolve, files.has(record._id));
       const to = options.resolve === 'applied' ? MigrationStatus.applied : MigrationStatus.rolledBack;
       const direction = options.resolve === 'applied' ? 'up' : 'down';
+      // A failed or interrupted `down` resolved as applied was applied before: it keeps its place in rollback order.
+      const appliedAt = record.direction === 'down' && record.appliedAt ? record.appliedAt : now;
       await deps.storage.amend(named.id, {
-        set: { status: to, direction, finishedAt: now, checksum: named.checksum, ...(to === MigrationStatus.applied ? { appliedAt: now } : {}) },
+        set: { status: to, direction, finishedAt: now, checksum: named.checksum, ...(to === MigrationStatus.applied ? { appliedAt } : {}) },
         unset: ['checkpoint', 'error', 'fence', ...(to === MigrationStatus.applied ? [] : (['appliedAt', 'baseline', 'outOfOrder'] as const))],
         history: maintenanceEntry(deps, now, { migrationId: named.id, direction, outcome: 'repaired', checksum: named.checksum, reason, repair: `resolved:${options.resolve}` }),
       });
@@ -83,6 +88,28 @@ export async function repair(deps: MaintenanceDeps, options: RepairOptions): Pro
     }
     return { checksums, missing };
   });
+}
+
+/**
+ * `resolve` is for a migration left failed or part-way (`applying`, `reverting`). Besides those, only `pending` of an
+ * applied migration that never ran here (baselined) or whose file is gone: its `down` cannot run. Anything else has
+ * nothing to resolve, and resolving it would make the record lie (applied without its change) or reorder rollbacks.
+ */
+function refuseUnresolvable(record: MigrationRecord, resolve: RepairResolution, hasFile: boolean): void {
+  const { status } = record;
+  if (status === MigrationStatus.failed || status === MigrationStatus.applying || status === MigrationStatus.reverting) return;
+  const id = record._id;
+  if (status === MigrationStatus.applied) {
+    if (resolve === RepairResolution.pending && (record.baseline === true || !hasFile)) return;
+    throw new InvalidOptionError(
+      `${id} is applied: there is nothing to resolve (resolve is for a failed or partly run migration). ` +
+        `\`down ${id}\` reverts it. Nothing was changed.`,
+    );
+  }
+  throw new InvalidOptionError(
+    `${id} is ${status}: its change is not in the database and there is nothing to resolve (resolve is for a failed or partly run migration). ` +
+      `\`up\` applies it. Nothing was changed.`,
+  );
 }
 
 /**
