@@ -119,4 +119,15 @@ describe('the database a migrator works on', () => {
     opened.push(explicitTest);
     expect(new Migrator(options({ connection: explicitTest })).db.databaseName).toBe('test');
   });
+
+  it('refuses a database name MongoDB refuses, from dbName or the connection string, before connecting', async () => {
+    const client = new MongoClient(serverUri(), { serverSelectionTimeoutMS: 1000 });
+    opened.push(client);
+    expect(() => new Migrator(options({ client, dbName: 'a/b' }))).toThrow(/Database name "a\/b" has the character "\/", and MongoDB database names may not contain .*: pass another `dbName`\. Nothing was changed\./);
+    expect(() => new Migrator(options({ client, dbName: 'x'.repeat(64) }))).toThrow(/is 64 bytes long; MongoDB allows at most 63/);
+    // Nothing answers at this address: refused before the connection is tried (else: not reachable).
+    const error = await Migrator.connect('mongodb://127.0.0.1:9/a.b', { ...options({}), clientOptions: { serverSelectionTimeoutMS: 500 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toMatch(/Database name "a\.b" has the character "\.".*fix the database in the connection string, or pass `dbName`/);
+  });
 });

@@ -12,12 +12,13 @@ import {
   InvalidOptionError,
   ambiguousConfigFiles,
   configFromEnv,
+  databaseInUri,
+  databaseNameProblem,
   findConfigFiles,
   loadConfig,
   redactSecrets,
   type MongrateConfig,
 } from '@mongrate/core';
-import { ConnectionString } from 'mongodb-connection-string-url';
 import type { CliIo } from './cli-io.js';
 import type { GlobalArgs } from './options.js';
 
@@ -147,12 +148,6 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
   };
 }
 
-/** MongoDB's limit on a database name, in UTF-8 bytes (fewer than 64). */
-export const MAX_DATABASE_NAME_BYTES = 63;
-
-/** Characters MongoDB refuses in a database name on some platform (its Windows list, a superset of the Unix one), and NUL. */
-const FORBIDDEN_IN_DATABASE_NAME = /[/\\. "$*<>:|?\0]/;
-
 /** Where a database name came from: `name` for the message, `fix` for the remedy. */
 interface DatabaseSource {
   readonly name: string;
@@ -170,28 +165,10 @@ function uriSource(source: string): string {
   return source.startsWith('config ') ? `uri in ${source.slice('config '.length)}` : source.replace(/^(env|flag) /, '');
 }
 
-/** Refuses a database name MongoDB would refuse, naming where it came from, the rule, and the remedy. */
+/** Refuses a database name MongoDB would refuse (`databaseNameProblem`), naming where it came from, the rule, and the remedy. */
 function checkDatabaseName(name: string, from: DatabaseSource): void {
-  const bytes = Buffer.byteLength(name, 'utf8');
-  const bad = FORBIDDEN_IN_DATABASE_NAME.exec(name)?.[0];
-  const problem =
-    name === ''
-      ? 'is empty'
-      : bad !== undefined
-        ? `has the character ${bad === '\0' ? 'NUL' : bad === ' ' ? '" " (a space)' : JSON.stringify(bad)}, and MongoDB database names may not contain / \\ . " $ * < > : | ?, a space or NUL`
-        : bytes > MAX_DATABASE_NAME_BYTES
-          ? `is ${bytes} bytes long; MongoDB allows at most ${MAX_DATABASE_NAME_BYTES}`
-          : undefined;
+  const problem = databaseNameProblem(name);
   if (problem !== undefined) throw new InvalidOptionError(`Database name ${JSON.stringify(name)} (${from.name}) ${problem}: ${from.fix}.`);
-}
-
-/** The database a connection string's path names: '' when it names none, undefined for a string that does not parse. */
-export function databaseInUri(uri: string): string | undefined {
-  try {
-    return decodeURIComponent(new ConnectionString(uri).pathname.replace(/^\//, ''));
-  } catch {
-    return undefined;
-  }
 }
 
 /** Each setting, its value (the connection string redacted) and where it came from. */

@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidOptionError, Migrator, createLogger, hasPassword, redactSecrets, resolveSource, type MigrationSource } from '@mongrate/core';
+import { InvalidOptionError, Migrator, createLogger, databaseInUri, hasPassword, redactSecrets, resolveSource, type MigrationSource } from '@mongrate/core';
 import winston, { type Logger } from 'winston';
 import type { CliIo } from './cli-io.js';
 import type { Outcome } from './command.js';
 import { ForcedExit } from './interrupt.js';
 import type { GlobalArgs } from './options.js';
 import { renderLockWait } from './render.js';
-import { databaseInUri, resolveSettings, type ResolvedSettings } from './settings.js';
+import { resolveSettings, type ResolvedSettings } from './settings.js';
 import { enableTypeScriptMigrations } from './typescript-loader.js';
 
 /** What a command that talks to the database gets. */

@@ -3,6 +3,7 @@ import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { MigrationError, RunnableMigration, Umzug } from 'umzug';
 import type { Logger } from 'winston';
 import { ConnectionString } from 'mongodb-connection-string-url';
+import { checkDatabaseChoice } from './database-name.js';
 import { authenticationFailure } from './authentication-failure.js';
 import { checkSameDriver } from './driver-version.js';
 import { messageOf } from './driver-errors.js';
@@ -196,7 +197,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#client = clientOf(options);
     this.#ownsClient = ownsClient;
     this.logger = options.logger ?? createLogger();
-    refuseDriverDefaultDatabase(this.#client, options);
+    checkDatabaseChoice(this.#client, options);
     this.db = this.#client.db(options.dbName ?? options.connection?.name);
     if (options.connection) this.#connection = Promise.resolve(onDatabase(options.connection, this.db.databaseName));
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -237,7 +238,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         cause: error,
       });
     }
-    refuseDriverDefaultDatabase(client, options);
+    checkDatabaseChoice(client, options);
     try {
       await client.connect();
       await client.db(options.dbName).command({ ping: 1 });
@@ -563,43 +564,6 @@ function clientOf(options: MigratorOptions): MongoClient {
   }
   if (!options.client) throw new InvalidOptionError('The Migrator needs a connected `client` (MongoClient) or a Mongoose `connection`.');
   return options.client;
-}
-
-/** The database the driver takes when nothing names one. */
-const DRIVER_DEFAULT_DATABASE = 'test';
-
-/**
- * Refuses to work on the driver's fallback database: when neither `dbName`, the client's connection string nor its
- * options name a database, the driver silently uses `test`, and migrations would create and change it. A Mongoose
- * connection reports that fallback as its `name` (Mongoose 8 and 9) unless its `dbName` option or `useDb` chose it.
- * The client's internals are read by shape (drivers 6 and 7 keep the connection string as `s.url`); when they cannot
- * be read, nothing is refused.
- */
-function refuseDriverDefaultDatabase(client: MongoClient, options: Pick<MigratorOptions, 'dbName' | 'connection'>): void {
-  if (options.dbName !== undefined) return;
-  const { connection } = options;
-  if (connection) {
-    const chosen = connection as unknown as { readonly $dbName?: unknown; readonly _parent?: unknown };
-    if (connection.name !== DRIVER_DEFAULT_DATABASE || typeof chosen.$dbName === 'string' || chosen._parent !== undefined) return;
-  } else if ((client.options as { dbName?: unknown } | undefined)?.dbName !== DRIVER_DEFAULT_DATABASE) {
-    return; // named by the client options (or unreadable)
-  }
-  if (!namesNoDatabase((client as unknown as { s?: { url?: unknown } }).s?.url)) return;
-  throw new InvalidOptionError(
-    `The connection string names no database and no \`dbName\` option was given: the driver would use \`${DRIVER_DEFAULT_DATABASE}\`. ` +
-      `Put the database in the connection string's path (mongodb://host[:port]/database) or pass \`dbName\`. Nothing was changed.`,
-  );
-}
-
-/** True only for a readable connection string whose path is empty. */
-function namesNoDatabase(url: unknown): boolean {
-  if (typeof url !== 'string') return false;
-  try {
-    const { pathname } = new ConnectionString(url);
-    return pathname === '' || pathname === '/';
-  } catch {
-    return false;
-  }
 }
 
 /** umzug wraps a migration's error; wrap it ours: name, direction, and the original as `cause`. */
