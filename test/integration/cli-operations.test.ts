@@ -153,7 +153,7 @@ describe('migrate CLI for operators (real binary, real server)', () => {
       // Back to failed, then resolved as pending: the next `up` runs it.
       await t.db.collection('migrations').updateOne({ _id: 'failing/002_fails_once' as never }, { $set: { status: 'failed' } });
       const pending = await run(['repair', '002', '--resolve', 'pending', '--reason', 'undone by hand', '--migrations', FAILING], env);
-      expect(pending.stdout).toContain(`the next \`migrate up --migrations ${FAILING}\` runs it again`);
+      expect(pending.stdout).toContain(`the next \`migrate up --migrations ${FAILING}\` that loads its file runs it`);
       expect(pending.code).toBe(ExitCode.success);
       expect(await t.db.collection('migrations').findOne({ _id: 'failing/002_fails_once' as never })).toMatchObject({ status: 'rolled_back' });
       await t.db.collection('switches').deleteMany({});

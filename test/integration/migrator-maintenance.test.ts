@@ -51,22 +51,25 @@ describe('baseline and repair', () => {
     const withoutFlip = testMigrator(t, BASIC);
     expect((await withoutFlip.verify()).ok).toBe(false);
     await expect(withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'applied', reason: 'x' })).rejects.toBeInstanceOf(MigrationNotFoundError);
-    const repaired = await withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'pending', reason: 'the migration was removed from the code' });
+    // No loaded source has its namespace: its file may only be left out, so the removal must be confirmed.
+    const unconfirmed = withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'pending', reason: 'the migration was removed from the code' });
+    await expect(unconfirmed).rejects.toThrow(/No loaded source has the namespace "flip" of flip\/001_flip_tokens: .*the next `up` would run it again.*option `sourceRemoved`/);
+    expect((await withoutFlip.verify()).ok).toBe(false);
+    const repaired = await withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'pending', reason: 'the migration was removed from the code', sourceRemoved: true });
     expect(repaired.resolved).toMatchObject({ id: 'flip/001_flip_tokens', from: 'applied', to: 'rolled_back' });
     expect((await withoutFlip.verify()).ok).toBe(true);
     expect((await withoutFlip.history({ limit: 1 }))[0]).toMatchObject({ migrationId: 'flip/001_flip_tokens', outcome: 'repaired', reason: 'the migration was removed from the code' });
   });
-  it('repair --resolve refuses a cleanly applied or rolled-back migration (nothing to resolve), writing nothing', async () => {
+  it('repair --resolve refuses what would change nothing, and applied for a rolled-back migration, writing nothing; pending takes an applied one', async () => {
     const m = testMigrator(t, BASIC);
     await m.up();
     await m.down(); // 003 rolled_back; 001, 002 applied
     const before = await records();
     const historyBefore = await t.db.collection('migration_history').countDocuments();
     const refusals: Array<[string, 'applied' | 'pending', RegExp]> = [
-      ['basic/002_add_wallets', 'applied', /basic\/002_add_wallets is applied.*`down .*Nothing was changed/s],
-      ['basic/002_add_wallets', 'pending', /basic\/002_add_wallets is applied.*`down .*Nothing was changed/s],
-      ['basic/003_backfill_units', 'applied', /basic\/003_backfill_units is rolled_back.*`up`.*Nothing was changed/s],
-      ['basic/003_backfill_units', 'pending', /basic\/003_backfill_units is rolled_back.*`up`.*Nothing was changed/s],
+      ['basic/002_add_wallets', 'applied', /basic\/002_add_wallets is applied already: there is nothing to resolve\. Nothing was changed/],
+      ['basic/003_backfill_units', 'applied', /basic\/003_backfill_units is rolled_back: .*cannot be resolved as applied\. `up` applies it; if its change was made by hand, `baseline` records it.*Nothing was changed/s],
+      ['basic/003_backfill_units', 'pending', /basic\/003_backfill_units is rolled_back, which counts as pending already: there is nothing to resolve\. Nothing was changed/],
     ];
     for (const [migration, resolve, message] of refusals) {
       const attempt = m.repair({ migration, resolve, reason: 'mistake' });
@@ -77,6 +80,8 @@ describe('baseline and repair', () => {
     expect(await t.db.collection('migration_history').countDocuments()).toBe(historyBefore);
     // A plain `down` still reverts the newest applied one.
     expect((await m.down()).migrations.map((r) => r.id)).toEqual(['basic/002_add_wallets']);
+    // An applied migration whose data was undone by hand is resolved as pending (its file is loaded).
+    expect((await m.repair({ migration: 'basic/001_create_users', resolve: 'pending', reason: 'undone by hand' })).resolved).toMatchObject({ from: 'applied', to: 'rolled_back' });
   });
 
   it('repair --resolve applied of a failed down keeps its original appliedAt, so a plain down still picks the newest', async () => {

@@ -15,10 +15,17 @@ export interface RepairOptions {
   /**
    * With `migration`: mark a failed or partly run migration `applied` (its data is complete) or `pending` (its data is
    * gone; status `rolled_back`) without running anything, e.g. after a failed run was finished or undone by hand.
-   * `pending` also clears an applied migration that was baselined or whose file is gone. Any other state is refused
-   * (`InvalidOptionError`): `up` and `down` handle it. Default: accept checksums only.
+   * `pending` also takes an applied migration (undone by hand, baselined, or whose file is gone). What would change
+   * nothing, or mark applied what never ran to the end (`baseline` does that, for work done by hand), is refused
+   * (`InvalidOptionError`). Default: accept checksums only.
    */
   readonly resolve?: RepairResolution;
+  /**
+   * With `resolve: 'pending'` of a migration whose source is not loaded (no loaded source has its namespace): confirms
+   * that the source was removed for good. Without it that is refused, since the file may only have been left out of
+   * `sources`, and the next `up` that loads it would run it again. Default `false`.
+   */
+  readonly sourceRemoved?: boolean;
 }
 
 export interface RepairResult {
@@ -52,7 +59,8 @@ export async function repair(deps: MaintenanceDeps, options: RepairOptions): Pro
     if (named && options.resolve) {
       const record = all[0];
       if (!record) throw new InvalidOptionError(`${named.id} has never run here, so there is nothing to resolve; use baseline to mark it applied. Nothing was changed.`);
-      refuseUnresolvable(record, options.resolve, files.has(record._id));
+      refuseUnresolvable(record, options.resolve);
+      if (!files.has(record._id) && !options.sourceRemoved) refuseUnloadedSource(record, deps.migrations);
       const to = options.resolve === 'applied' ? MigrationStatus.applied : MigrationStatus.rolledBack;
       const direction = options.resolve === 'applied' ? 'up' : 'down';
       // A failed or interrupted `down` resolved as applied was applied before: it keeps its place in rollback order.
@@ -91,24 +99,40 @@ export async function repair(deps: MaintenanceDeps, options: RepairOptions): Pro
 }
 
 /**
- * `resolve` is for a migration left failed or part-way (`applying`, `reverting`). Besides those, only `pending` of an
- * applied migration that never ran here (baselined) or whose file is gone: its `down` cannot run. Anything else has
- * nothing to resolve, and resolving it would make the record lie (applied without its change) or reorder rollbacks.
+ * `resolve` is for a migration left failed or part-way (`applying`, `reverting`), and, as `pending`, for an applied one
+ * whose data is gone. Refused: a resolve that would change nothing, and `applied` for a rolled-back migration (its change
+ * is not in the database as far as the records know: `up` applies it, `baseline` records work done by hand).
  */
-function refuseUnresolvable(record: MigrationRecord, resolve: RepairResolution, hasFile: boolean): void {
-  const { status } = record;
+function refuseUnresolvable(record: MigrationRecord, resolve: RepairResolution): void {
+  const { status, _id: id } = record;
   if (status === MigrationStatus.failed || status === MigrationStatus.applying || status === MigrationStatus.reverting) return;
-  const id = record._id;
+  if (status === MigrationStatus.applied && resolve === RepairResolution.pending) return;
   if (status === MigrationStatus.applied) {
-    if (resolve === RepairResolution.pending && (record.baseline === true || !hasFile)) return;
-    throw new InvalidOptionError(
-      `${id} is applied: there is nothing to resolve (resolve is for a failed or partly run migration). ` +
-        `\`down ${id}\` reverts it. Nothing was changed.`,
-    );
+    throw new InvalidOptionError(`${id} is applied already: there is nothing to resolve. Nothing was changed.`, { remedies: [{ call: 'status' }] });
+  }
+  if (resolve === RepairResolution.pending) {
+    throw new InvalidOptionError(`${id} is ${status}, which counts as pending already: there is nothing to resolve. Nothing was changed.`, { remedies: [{ call: 'status' }] });
   }
   throw new InvalidOptionError(
-    `${id} is ${status}: its change is not in the database and there is nothing to resolve (resolve is for a failed or partly run migration). ` +
-      `\`up\` applies it. Nothing was changed.`,
+    `${id} is ${status}: its change is not in the database as far as the records know, so it cannot be resolved as applied. ` +
+      '`up` applies it; if its change was made by hand, `baseline` records it as applied without running it. Nothing was changed.',
+    {
+      remedies: [
+        { call: 'up', options: { migration: id }, why: 'It applies it.' },
+        { call: 'baseline', options: { migration: id, reason: '…' }, why: 'It records work done by hand.' },
+      ],
+    },
+  );
+}
+
+/** A missing file whose namespace no loaded source has may only be left out of `sources`: resolving it as pending would make it run again once loaded. */
+function refuseUnloadedSource(record: MigrationRecord, migrations: MaintenanceDeps['migrations']): void {
+  const namespace = record.source?.namespace ?? record._id.slice(0, Math.max(0, record._id.lastIndexOf('/')));
+  if (migrations.some((m) => m.namespace === namespace)) return;
+  throw new InvalidOptionError(
+    `No loaded source has the namespace "${namespace}" of ${record._id}: its file may only be left out of \`sources\`, and once that source is loaded again the next \`up\` would run it again. ` +
+      'Load that source and repair nothing (or resolve it with its file loaded); if the source was removed for good, confirm it with option `sourceRemoved`. Nothing was changed.',
+    { remedies: [{ call: 'repair', options: { migration: record._id, resolve: 'pending', sourceRemoved: true, reason: '…' }, why: 'Only if that source was removed for good.' }] },
   );
 }
 
