@@ -58,6 +58,10 @@ describe('baseline and repair', () => {
     const repaired = await withoutFlip.repair({ migration: 'flip/001_flip_tokens', resolve: 'pending', reason: 'the migration was removed from the code', sourceRemoved: true });
     expect(repaired.resolved).toMatchObject({ id: 'flip/001_flip_tokens', from: 'applied', to: 'rolled_back' });
     expect((await withoutFlip.verify()).ok).toBe(true);
+    // status lists the record whose file is gone, no longer as drift.
+    const row = (await withoutFlip.status()).migrations.find((s) => s.id === 'flip/001_flip_tokens');
+    expect(row).toMatchObject({ state: 'missing' });
+    expect(row?.drift).toBeUndefined();
     expect((await withoutFlip.history({ limit: 1 }))[0]).toMatchObject({ migrationId: 'flip/001_flip_tokens', outcome: 'repaired', reason: 'the migration was removed from the code' });
   });
   it('repair --resolve refuses what would change nothing, and applied for a rolled-back migration, writing nothing; pending takes an applied one', async () => {

@@ -294,6 +294,10 @@ describe('backup reports (issue 12)', () => {
     for (const command of ['preview', 'up', 'verify', 'unlock']) expect(status).toContain(`\`migrate ${command} ${where}\``);
     const verify = renderVerify({ ok: false, checked: 1, drift: [{ id: 'ns/004_x', kind: 'changed', recordedChecksum: 'a', currentChecksum: 'b' }], backups: [{ migrationId: 'ns/004_x', state: 'rolled_back', live: 2, conflicts: 0, orphaned: 0 }] }, where);
     expect(verify).toContain(`\`migrate repair --reason … ${where}\``);
+    // A missing file is not accepted by a checksum repair: its own way out.
+    const gone = renderVerify({ ok: false, checked: 1, drift: [{ id: 'ns/001_a', kind: 'missing', recordedChecksum: 'a' }], backups: [] });
+    expect(gone).toContain('if ns/001_a was deleted on purpose, `migrate repair ns/001_a --resolve pending --reason …` clears it.');
+    expect(gone).not.toContain('cosmetic edit');
     expect(verify).toContain(`\`migrate down ns/004_x ${where}\``);
   });
 

@@ -143,7 +143,11 @@ export function renderVerify(report: VerifyReport, where = ''): string {
           ['migration', 'problem', 'recorded checksum', 'file checksum'],
           report.drift.map((d) => [d.id, d.kind === 'changed' ? 'file changed since it ran' : 'file missing', d.recordedChecksum.slice(0, 12), d.currentChecksum?.slice(0, 12) ?? '-']),
         ),
-        `Restore the original files, or add a new migration for the change; after a reviewed, cosmetic edit ${cmd('repair --reason …')} accepts it.`,
+        [
+          'Restore the original files, or add a new migration for the change',
+          ...(report.drift.some((d) => d.kind === 'changed') ? [`after a reviewed, cosmetic edit ${cmd('repair --reason …')} accepts it`] : []),
+          ...report.drift.filter((d) => d.kind === 'missing').map((d) => `if ${d.id} was deleted on purpose, ${cmd(`repair ${d.id} --resolve pending --reason …`)} clears it`),
+        ].join('; ') + '.',
       ];
   if (report.backups.length === 0) return lines.join('\n');
   lines.push('', 'Backups (migration_backups):', table(['migration', 'state', 'live', 'orphaned', 'parked conflicts'], report.backups.map((b) => [b.migrationId, b.state, b.live, b.orphaned, b.conflicts])));

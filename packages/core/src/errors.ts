@@ -193,9 +193,9 @@ export class ChecksumDriftError extends MigrateError {
       MigrateErrorCode.ChecksumDrift,
       `Applied migrations changed since they ran: ${drift.map((d) => `${d.id} (${d.kind})`).join(', ')}. ` +
         (unloaded
-          ? `No loaded source has the namespace ${unloaded}: if those migrations live in a folder or package left out of \`sources\`, add it there rather than restoring files. `
+          ? `No loaded source has the namespace ${unloaded}: if those migrations live in a folder or package left out of \`sources\`, add it there. `
           : '') +
-        'Restore the original files, or add a new migration for the change. `verify` gives the details; option `allowDrift` overrides.',
+        `${unloaded && drift.every((d) => d.kind === 'missing') ? 'Else restore' : 'Restore'} the original files, or add a new migration for the change. \`verify\` gives the details; option \`allowDrift\` overrides.`,
       { remedies: [{ call: 'verify' }, { call: 'up', options: { allowDrift: true }, why: 'It runs despite the drift.' }] },
     );
   }

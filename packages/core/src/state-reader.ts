@@ -111,7 +111,8 @@ export class StateReader {
       };
     });
     for (const record of records) {
-      if (!migrations.some((m) => m.id === record._id)) states.push({ id: record._id, state: 'missing', record, drift: 'missing', hasPreview: false });
+      // Drift only while it counts as applied: one resolved as pending is just a record whose file is gone.
+      if (!migrations.some((m) => m.id === record._id)) states.push({ id: record._id, state: 'missing', record, ...(isExecuted(record) ? { drift: 'missing' as const } : {}), hasPreview: false });
     }
     const parked = await this.#parkedConflicts();
     const withParked = states.map((s) => (parked.has(s.id) ? { ...s, parkedConflicts: parked.get(s.id) } : s));
