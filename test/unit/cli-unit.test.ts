@@ -316,6 +316,9 @@ describe('backup reports (issue 12)', () => {
     const early = renderStatus({ migrations, pending: 1, needed: true, drift: [], outOfOrder: [{ id: 'ns/002_x', lastApplied: 'ns/003_y' }] });
     expect(early).toContain('`migrate up` refuses to run: ns/002_x sorts before the applied ns/003_y. `migrate up ns/002_x --allow-out-of-order` applies it');
     expect(early).not.toContain('Run `migrate preview`');
+    // With allowOutOfOrder set, up applies it: nothing blocks.
+    const allowed = renderStatus({ migrations, pending: 1, needed: true, drift: [], outOfOrder: [{ id: 'ns/002_x', lastApplied: 'ns/003_y' }] }, '', { allowOutOfOrder: true });
+    expect(allowed).toContain('Run `migrate preview`, then `migrate up` (ns/002_x out of order: allowOutOfOrder is set).');
   });
 });
 

@@ -73,8 +73,11 @@ function stateLabel(s: MigrationState): string {
   return `${s.state}${marks.length ? ` (${marks.join(', ')})` : ''}`;
 }
 
-/** `where` (see `whereFlags`) is repeated in each command the report suggests. */
-export function renderStatus(report: StatusReport, where = ''): string {
+/**
+ * `where` (see `whereFlags`) is repeated in each command the report suggests; `allowOutOfOrder`: the setting `up` will
+ * run with (then a migration out of order does not block it).
+ */
+export function renderStatus(report: StatusReport, where = '', options: { readonly allowOutOfOrder?: boolean } = {}): string {
   const cmd = (command: string) => commandLine(command, where);
   const rows = report.migrations.map((s) => [
     s.id,
@@ -99,13 +102,14 @@ export function renderStatus(report: StatusReport, where = ''): string {
   });
   if (report.needed) {
     // Say what stands in the way, rather than suggest an `up` that would refuse to run.
-    const [early] = report.outOfOrder;
+    const [early] = options.allowOutOfOrder ? [] : report.outOfOrder;
     const blocked = report.drift.length
       ? `${cmd('up')} refuses to run while applied migrations differ from their files (drift, below): ${cmd('verify')} shows how, ${cmd('up --allow-drift')} runs despite it.`
       : early
         ? `${cmd('up')} refuses to run: ${early.id} sorts before the applied ${early.lastApplied}. ${cmd(`up ${early.id} --allow-out-of-order`)} applies it, and only it, out of order.`
         : undefined;
-    lines.push(`Migration needed: yes (${report.pending} pending). ${blocked ?? `Run ${cmd('preview')}, then ${cmd('up')}.`}`);
+    const late = options.allowOutOfOrder && report.outOfOrder.length ? ` (${report.outOfOrder.map((o) => o.id).join(', ')} out of order: allowOutOfOrder is set)` : '';
+    lines.push(`Migration needed: yes (${report.pending} pending). ${blocked ?? `Run ${cmd('preview')}, then ${cmd('up')}${late}.`}`);
   }
   else if (partial.length === 0) lines.push('Migration needed: no. The database is up to date.');
   lines.push(...partial);
