@@ -102,6 +102,8 @@ describe('CLI without a database', () => {
       expect(where).toBe("--uri '<the connection string you passed>' --migrations ./db/migrations --database 'app two' --migrations @acme/plugin --config 'it'\\''s.json'");
       expect(where).not.toContain('pw');
       expect(whereFlags(['up', '--uri=mongodb://localhost:27017/app?w=majority&x=1'])).toBe("--uri 'mongodb://localhost:27017/app?w=majority&x=1'");
+      // No path, nothing secret: printed as given (the parser's added '/' is no secret).
+      expect(whereFlags(['status', '--uri', 'mongodb://127.0.0.1:43381', '--database', 'app'])).toBe('--uri mongodb://127.0.0.1:43381 --database app');
       // A user name, an empty password or a token is a secret too: the placeholder, never a command the shell misreads.
       for (const uri of ['mongodb://alice@db.example.com/app', 'mongodb://u:@h/db', 'mongodb://h/db?authMechanismProperties=AWS_SESSION_TOKEN:abc']) {
         expect(whereFlags(['up', '--uri', uri])).toBe("--uri '<the connection string you passed>'");

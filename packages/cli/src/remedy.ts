@@ -1,4 +1,4 @@
-import { hasPassword, redactSecrets } from '@mongrate/core';
+import { carriesSecret, hasPassword } from '@mongrate/core';
 
 /** A core remedy (see `Remedy` in @mongrate/core errors), read structurally so an older core without it still works. */
 interface RemedyLike {
@@ -46,7 +46,7 @@ export function whereFlags(argv: readonly string[]): string {
     if (!WHERE_FLAGS.includes(name)) continue;
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) continue;
-    parts.push(`${name} ${name === '--uri' && (hasPassword(value) || redactSecrets(value) !== value) ? URI_PLACEHOLDER : shellWord(value)}`);
+    parts.push(`${name} ${name === '--uri' && (hasPassword(value) || carriesSecret(value)) ? URI_PLACEHOLDER : shellWord(value)}`);
   }
   return parts.join(' ');
 }

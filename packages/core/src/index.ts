@@ -114,7 +114,7 @@ export { createMigrationFile, defaultMigrationTemplate, toMigrationName } from '
 
 // Logging
 export { DEFAULT_LOG_LEVEL, createLogger, redactFormat, type LoggerOptions } from './logger.js';
-export { redactSecrets, redactValue } from './redact.js';
+export { carriesSecret, redactSecrets, redactValue } from './redact.js';
 export { MAX_DATABASE_NAME_BYTES, databaseInUri, databaseNameProblem } from './database-name.js';
 
 // Toolkit: batched, resumable, reversible data changes

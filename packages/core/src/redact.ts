@@ -1,4 +1,4 @@
-import { redactConnectionString } from 'mongodb-connection-string-url';
+import { ConnectionString, redactConnectionString } from 'mongodb-connection-string-url';
 
 const CONNECTION_STRING = /mongodb(?:\+srv)?:\/\/[^\s"'`<>]+/g;
 
@@ -20,4 +20,18 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, depth + 1)]));
+}
+
+/**
+ * Whether a connection string carries anything `redactSecrets` hides (a user, a password, a token), judged against the
+ * string as the parser writes it back (which may add a `/`), so that a plain `mongodb://host:port` carries nothing.
+ */
+export function carriesSecret(uri: string): boolean {
+  let plain: string;
+  try {
+    plain = new ConnectionString(uri).toString();
+  } catch {
+    return redactSecrets(uri) !== uri;
+  }
+  return redactSecrets(plain) !== plain;
 }
