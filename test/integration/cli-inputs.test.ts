@@ -47,8 +47,8 @@ describe('migrate CLI: bad inputs fail loudly', () => {
     ['--connect-timeout 0', ['status', '--connect-timeout', '0'], /--connect-timeout must be a positive whole number of milliseconds \(got 0\)/],
     ['--connect-timeout abc, unreachable', ['status', '--uri', unreachable, '--connect-timeout', 'abc'], /--connect-timeout must be/],
     ['--connect-timeout -5, unreachable', ['status', '--uri', unreachable, '--connect-timeout', '-5'], /--connect-timeout must be/],
-    ['--lease 0', ['up', '--lease', '0'], /--lease must be a whole number of seconds, at least 1 \(got 0\)/],
-    ['--lease abc', ['up', '--lease', 'abc'], /--lease must be a whole number of seconds, at least 1 \(got abc\)/],
+    ['--lease 0', ['up', '--lease', '0'], /--lease must be a whole number of seconds from 1 to 86400 \(one day\) \(got 0\)/],
+    ['--lease abc', ['up', '--lease', 'abc'], /--lease must be a whole number of seconds from 1 to 86400 \(one day\) \(got abc\)/],
     ['--lock-timeout abc', ['up', '--lock-timeout', 'abc'], /--lock-timeout must be a whole number of seconds, 0 or more \(got abc\)/],
     ['--batch-size abc', ['up', '--batch-size', 'abc'], /--batch-size must be a whole number from 1 to 100000 \(got abc\)/],
     ['--batch-size 200000', ['up', '--batch-size', '200000'], /--batch-size must be a whole number from 1 to 100000 \(got 200000\)/],
@@ -91,7 +91,7 @@ describe('migrate CLI: bad inputs fail loudly', () => {
     ['a 64-byte --database', ['up', ...nowhere, '--database', 'd'.repeat(64)], {}, /is 64 bytes long; MongoDB allows at most 63/],
     ['MONGRATE_DATABASE=a.b', ['status', ...nowhere], { MONGRATE_DATABASE: 'a.b' }, /Database name "a\.b" \(MONGRATE_DATABASE\).*set MONGRATE_DATABASE to another name, or unset it/],
     ['a connection string path /a.b', ['status', '--connect-timeout', '2000'], { MONGODB_URI: 'mongodb://127.0.0.1:9/a.b' }, /"a\.b" \(the connection string's path, from MONGODB_URI\).*fix the path of MONGODB_URI, or give --database/],
-    ['MONGRATE_LEASE_MS=500', ['status', ...nowhere], { MONGRATE_LEASE_MS: '500' }, /Setting MONGRATE_LEASE_MS in the environment must be a positive whole number of milliseconds, at least 1000 \(got 500\): fix MONGRATE_LEASE_MS, or unset it/],
+    ['MONGRATE_LEASE_MS=500', ['status', ...nowhere], { MONGRATE_LEASE_MS: '500' }, /Setting MONGRATE_LEASE_MS in the environment must be a whole number of milliseconds from 1000 to 86400000 \(one day\) \(got 500\): fix MONGRATE_LEASE_MS, or unset it/],
     ['MONGRATE_LOCK_WAIT_TIMEOUT_MS=-1', ['up', ...nowhere], { MONGRATE_LOCK_WAIT_TIMEOUT_MS: '-1' }, /MONGRATE_LOCK_WAIT_TIMEOUT_MS in the environment must be a whole number of milliseconds, 0 or more/],
   ])('refuses %s with exit 2 before connecting, naming the source, the rule and the remedy', async (_label, args, extraEnv, message) => {
     const result = await run(args, { ...env, ...extraEnv });
@@ -116,7 +116,7 @@ describe('migrate CLI: bad inputs fail loudly', () => {
       await writeFile(file, JSON.stringify({ leaseMs: 500, migrations: [path.join(FIXTURES, 'basic')] }));
       const result = await run(['up', ...nowhere], env, dir);
       expect(result.code).toBe(ExitCode.badInput);
-      expect(result.stderr).toContain(`Setting leaseMs in config file ${file} must be a positive whole number of milliseconds, at least 1000 (got 500): fix leaseMs in the file.`);
+      expect(result.stderr).toContain(`Setting leaseMs in config file ${file} must be a whole number of milliseconds from 1000 to 86400000 (one day) (got 500): fix leaseMs in the file.`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

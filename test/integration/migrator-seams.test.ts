@@ -85,7 +85,7 @@ describe('Migrator seams', () => {
   });
 
   it.each([
-    ['leaseMs: 0', { leaseMs: 0 }, /leaseMs must be at least 1000 \(got 0\)/],
+    ['leaseMs: 0', { leaseMs: 0 }, /leaseMs must be from 1000 to 86400000 \(one day; got 0\)/],
     ['lockPollMs: 0', { lockPollMs: 0 }, /pollMs must be more than 0 \(got 0\)/],
   ])('rejects %s as an invalid option rather than falling back to the default', (_label, options, message) => {
     expect(() => testMigrator(t, BASIC, options)).toThrow(InvalidOptionError);

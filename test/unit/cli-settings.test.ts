@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { configFromEnv, loadConfig, MAX_BATCH_SIZE, MAX_CONCURRENCY, type ConfigKey } from '@mongrate/core';
+import { configFromEnv, loadConfig, MAX_BATCH_SIZE, MAX_CONCURRENCY, MAX_LEASE_MS, MIN_LEASE_MS, type ConfigKey } from '@mongrate/core';
 import type { CliIo } from '@mongrate/cli';
 import { wholeNumber, type GlobalArgs } from '../../packages/cli/src/options.js';
 import { resolveSettings } from '../../packages/cli/src/settings.js';
@@ -67,15 +67,15 @@ describe('database names are checked before anything connects', () => {
 
 describe('numeric settings from MONGRATE_* and the config file are checked like the flags', () => {
   it('MONGRATE_LEASE_MS=500 and "leaseMs": 500 are refused, naming the variable or the file and key', async () => {
-    expect(() => configFromEnv({ MONGRATE_LEASE_MS: '500' })).toThrow(/MONGRATE_LEASE_MS in the environment must be a positive whole number of milliseconds, at least 1000 \(got 500\)/);
+    expect(() => configFromEnv({ MONGRATE_LEASE_MS: '500' })).toThrow(/MONGRATE_LEASE_MS in the environment must be a whole number of milliseconds from 1000 to 86400000 \(one day\) \(got 500\)/);
     const file = await writeConfig({ leaseMs: 500 });
-    await expect(loadConfig({ cwd: dir })).rejects.toThrow(`Setting leaseMs in config file ${file} must be a positive whole number of milliseconds, at least 1000 (got 500)`);
-    await expect(resolveSettings(args({ uri: 'mongodb://127.0.0.1:9/app' }), io(dir))).rejects.toThrow(/leaseMs in config file .*at least 1000/);
+    await expect(loadConfig({ cwd: dir })).rejects.toThrow(`Setting leaseMs in config file ${file} must be a whole number of milliseconds from 1000 to 86400000 (one day) (got 500)`);
+    await expect(resolveSettings(args({ uri: 'mongodb://127.0.0.1:9/app' }), io(dir))).rejects.toThrow(/leaseMs in config file .*from 1000 to 86400000/);
   });
 
   // Each setting, its flag's check, and the flag value for a setting value (the lease and lock timeout flags count seconds).
   const flags: Array<[ConfigKey, (raw: unknown) => number, number]> = [
-    ['leaseMs', wholeNumber('--lease', '', 1), 1000],
+    ['leaseMs', wholeNumber('--lease', '', MIN_LEASE_MS / 1000, MAX_LEASE_MS / 1000), 1000],
     ['lockWaitTimeoutMs', wholeNumber('--lock-timeout', '', 0), 1000],
     ['batchSize', wholeNumber('--batch-size', '', 1, MAX_BATCH_SIZE), 1],
     ['concurrency', wholeNumber('--concurrency', '', 1, MAX_CONCURRENCY), 1],
@@ -90,7 +90,7 @@ describe('numeric settings from MONGRATE_* and the config file are checked like 
     }
   };
   it.each(flags)('%s: the environment and the config file accept exactly what the flag accepts', async (key, flag, unit) => {
-    const edges = [MAX_CONCURRENCY, MAX_BATCH_SIZE].flatMap((max) => [max, max + 1]);
+    const edges = [MAX_CONCURRENCY, MAX_BATCH_SIZE, MAX_LEASE_MS].flatMap((max) => [max, max + 1]);
     for (const value of [-1, 0, 1, 2, 500, 999, 1000, 1001, 1500, ...edges, ...edges.map((v) => v * 1000)]) {
       // A value between two whole flag values is in the flag's range when both are.
       const byFlag = [Math.floor(value / unit), Math.ceil(value / unit)].every((n) => accepts(() => flag(String(n))));

@@ -171,7 +171,7 @@ describe('CLI without a database', () => {
         config: { batchSize: 50, migrations: ['a', 'b'], allowOutOfOrder: true },
         names: { batchSize: 'MONGRATE_BATCH_SIZE', migrations: 'MONGRATE_MIGRATIONS', allowOutOfOrder: 'MONGRATE_ALLOW_OUT_OF_ORDER' },
       });
-      expect(() => configFromEnv({ MONGRATE_LEASE_MS: '-1' })).toThrow(/MONGRATE_LEASE_MS.*positive whole number/);
+      expect(() => configFromEnv({ MONGRATE_LEASE_MS: '-1' })).toThrow(/MONGRATE_LEASE_MS.*whole number of milliseconds from 1000/);
     });
   });
 

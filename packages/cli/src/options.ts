@@ -1,4 +1,4 @@
-import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS, MIN_LEASE_MS, MAX_BATCH_SIZE, MAX_CONCURRENCY, DEFAULT_LOCK_WAIT_TIMEOUT_MS, DEFAULT_SERVER_SELECTION_TIMEOUT_MS, InvalidOptionError } from '@mongrate/core';
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, DEFAULT_LEASE_MS, MAX_LEASE_MS, MIN_LEASE_MS, MAX_BATCH_SIZE, MAX_CONCURRENCY, DEFAULT_LOCK_WAIT_TIMEOUT_MS, DEFAULT_SERVER_SELECTION_TIMEOUT_MS, InvalidOptionError } from '@mongrate/core';
 import type { Argv } from 'yargs';
 
 /** The largest batch the data toolkit accepts (core's constant, re-exported). */
@@ -42,7 +42,7 @@ export function globalOptions(y: Argv) {
     .option('log-level', { type: 'string', default: DEFAULT_CLI_LOG_LEVEL, choices: ['error', 'warn', 'info', 'debug'], describe: 'Log level (logs go to stderr)' })
     .option('log-format', { type: 'string', default: 'pretty', choices: ['pretty', 'json'] as const, describe: 'Log line format' })
     .option('lock-timeout', { type: 'string', coerce: wholeNumber('--lock-timeout', 'a whole number of seconds, 0 or more', 0), describe: `Seconds to wait for another process holding the lock (default ${DEFAULT_LOCK_WAIT_TIMEOUT_MS / 1000})` })
-    .option('lease', { type: 'string', coerce: wholeNumber('--lease', `a whole number of seconds, at least ${MIN_LEASE_MS / 1000}`, MIN_LEASE_MS / 1000), describe: `Lock lease in seconds, renewed every third of it (default ${DEFAULT_LEASE_MS / 1000})` })
+    .option('lease', { type: 'string', coerce: wholeNumber('--lease', `a whole number of seconds from ${MIN_LEASE_MS / 1000} to ${MAX_LEASE_MS / 1000} (one day)`, MIN_LEASE_MS / 1000, MAX_LEASE_MS / 1000), describe: `Lock lease in seconds, renewed every third of it (default ${DEFAULT_LEASE_MS / 1000})` })
     .option('batch-size', { type: 'string', coerce: wholeNumber('--batch-size', `a whole number from 1 to ${MAX_BATCH_SIZE}`, 1, MAX_BATCH_SIZE), describe: `Documents per batch for data migrations (default ${DEFAULT_BATCH_SIZE})` })
     .option('concurrency', { type: 'string', coerce: wholeNumber('--concurrency', `a whole number from 1 to ${MAX_CONCURRENCY}`, 1, MAX_CONCURRENCY), describe: `Batches of data work in flight at once; 1 for one at a time (default ${DEFAULT_CONCURRENCY})` })
     .option('connect-timeout', { type: 'string', coerce: wholeNumber('--connect-timeout', 'a positive whole number of milliseconds', 1), describe: `Milliseconds to wait for the server before failing (default ${DEFAULT_SERVER_SELECTION_TIMEOUT_MS})` });

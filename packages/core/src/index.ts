@@ -76,6 +76,7 @@ export { assertMayContinue, type AcquireOptions, type Lease, type LeaseGuard, ty
 export {
   DEFAULT_LEASE_MS,
   MIN_LEASE_MS,
+  MAX_LEASE_MS,
   DEFAULT_LOCK_COLLECTION,
   DEFAULT_LOCK_NAME,
   DEFAULT_LOCK_POLL_MS,

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { InvalidOptionError } from '../errors.js';
 import { messageOf } from '../driver-errors.js';
 import { MAX_BATCH_SIZE, MAX_CONCURRENCY } from '../toolkit/backup-document.js';
-import { MIN_LEASE_MS } from '../lock/mongo-lock.js';
+import { MAX_LEASE_MS, MIN_LEASE_MS } from '../lock/mongo-lock.js';
 
 /** File names searched for, in this order, from the working folder upwards. */
 export const CONFIG_FILE_NAMES = ['mongrate.config.js', 'mongrate.config.mjs', 'mongrate.config.cjs', 'mongrate.config.json'] as const;
@@ -158,7 +158,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
 
 /** The range of each count, as the flags and the Migrator check it: a config file or `MONGRATE_*` value is refused before anything connects. */
 const COUNT_RANGES: Partial<Record<ConfigKey, { readonly min: number; readonly max?: number; readonly expected: string }>> = {
-  leaseMs: { min: MIN_LEASE_MS, expected: `a positive whole number of milliseconds, at least ${MIN_LEASE_MS}` },
+  leaseMs: { min: MIN_LEASE_MS, max: MAX_LEASE_MS, expected: `a whole number of milliseconds from ${MIN_LEASE_MS} to ${MAX_LEASE_MS} (one day)` },
   lockWaitTimeoutMs: { min: 0, expected: 'a whole number of milliseconds, 0 or more' },
   batchSize: { min: 1, max: MAX_BATCH_SIZE, expected: `a whole number from 1 to ${MAX_BATCH_SIZE}` },
   concurrency: { min: 1, max: MAX_CONCURRENCY, expected: `a whole number from 1 to ${MAX_CONCURRENCY}` },

@@ -15,6 +15,11 @@ export const DEFAULT_LOCK_NAME = 'migrations';
 export const DEFAULT_LEASE_MS = 60_000;
 /** The shortest lease `MongoLock` takes, in milliseconds (the `--lease` flag's minimum is this, in seconds). */
 export const MIN_LEASE_MS = 1000;
+/**
+ * The longest lease `MongoLock` takes: one day. A dead holder's lock is taken over only when its lease ends, and the
+ * renewal timer (a third of the lease) must stay within what a Node.js timer can wait.
+ */
+export const MAX_LEASE_MS = 86_400_000;
 export const DEFAULT_LOCK_WAIT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_LOCK_POLL_MS = 500;
 
@@ -71,7 +76,9 @@ export class MongoLock implements MigrationLock {
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_LOCK_WAIT_TIMEOUT_MS;
     this.#pollMs = options.pollMs ?? DEFAULT_LOCK_POLL_MS;
-    if (!(this.#leaseMs >= MIN_LEASE_MS)) throw new InvalidOptionError(`leaseMs must be at least ${MIN_LEASE_MS} (got ${options.leaseMs}).`);
+    if (!(this.#leaseMs >= MIN_LEASE_MS && this.#leaseMs <= MAX_LEASE_MS)) {
+      throw new InvalidOptionError(`leaseMs must be from ${MIN_LEASE_MS} to ${MAX_LEASE_MS} (one day; got ${options.leaseMs}).`);
+    }
     if (!(this.#waitTimeoutMs >= 0)) throw new InvalidOptionError(`waitTimeoutMs must be 0 or more (got ${options.waitTimeoutMs}).`);
     if (!(this.#pollMs > 0)) throw new InvalidOptionError(`pollMs must be more than 0 (got ${options.pollMs}).`);
     this.#collection = stateCollection<LeaseDocument>(options.db, options.collection ?? DEFAULT_LOCK_COLLECTION);
