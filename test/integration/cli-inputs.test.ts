@@ -143,6 +143,11 @@ describe('migrate CLI: bad inputs fail loudly', () => {
       const up = await run(['up', '--connect-timeout', '2000'], appEnv, dir);
       expect(up.code).toBe(ExitCode.success);
       expect(await t.db.collection('migrations').countDocuments({ status: 'applied' })).toBe(3);
+
+      // Its variable unset, and nothing else: the message names that variable.
+      const unset = await run(['status'], { MONGODB_URI: '', DATABASE_URL: '' }, dir);
+      expect(unset.code).toBe(ExitCode.badInput);
+      expect(unset.stderr).toContain(`No connection string: DATABASE_URL, the variable ${file} names with uriEnv, is unset or empty`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -55,6 +55,8 @@ export interface ResolvedSettings {
   readonly uriFromFlag: boolean;
   /** The database the connection string's path names, used when `database` is unset. */
   readonly uriDatabase?: string;
+  /** The variable the config file names with `uriEnv`, if it names one. */
+  readonly uriEnv?: string;
 }
 
 /**
@@ -145,6 +147,7 @@ export async function resolveSettings(args: GlobalArgs, io: CliIo): Promise<Reso
     ...(loaded.file ? { configFile: loaded.file } : {}),
     uriFromFlag: args.uri !== undefined,
     ...(uriDatabase === undefined ? {} : { uriDatabase }),
+    ...(uriEnv ? { uriEnv } : {}),
   };
 }
 

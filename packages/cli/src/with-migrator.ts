@@ -29,7 +29,11 @@ export async function withMigrator(args: GlobalArgs, io: CliIo, work: (session: 
   const sources = resolveSources(settings.migrations, io.cwd);
   const uri = settings.uri;
   if (!uri) {
-    throw new InvalidOptionError('No connection string: set MONGODB_URI (or MONGRATE_URI, a config file\'s uri/uriEnv, or pass --uri mongodb://host:port/database).');
+    throw new InvalidOptionError(
+      resolved.uriEnv
+        ? `No connection string: ${resolved.uriEnv}, the variable ${resolved.configFile ?? 'the config file'} names with uriEnv, is unset or empty (and so are MONGRATE_URI and MONGODB_URI). Set ${resolved.uriEnv}, or pass --uri mongodb://host:port/database.`
+        : "No connection string: set MONGODB_URI (or MONGRATE_URI, a config file's uri/uriEnv, or pass --uri mongodb://host:port/database).",
+    );
   }
   if (resolved.uriFromFlag && hasPassword(uri)) {
     io.stderr.write(

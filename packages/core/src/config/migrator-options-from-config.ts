@@ -4,7 +4,7 @@ import type { MongrateConfig } from './load-config.js';
 
 /** The Migrator options a config sets, for `Migrator.connect(uri, options)` or `new Migrator({ client, ...options })`. */
 export interface ConfiguredMigratorOptions {
-  /** The connection string: `uri`, else the variable named by `uriEnv`. */
+  /** The connection string: the variable named by `uriEnv` when it is set and not empty, else `uri`. */
   readonly uri?: string;
   readonly options: Partial<
     Pick<MigratorOptions, 'sources' | 'dbName' | 'migrationsCollection' | 'historyCollection' | 'lockCollection' | 'leaseMs' | 'lockWaitTimeoutMs' | 'batchSize' | 'concurrency' | 'allowOutOfOrder'>
