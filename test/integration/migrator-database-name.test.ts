@@ -9,7 +9,7 @@ import { FIXTURES } from '../support/migrator.js';
 import { uriWithDatabase } from '../support/server.js';
 
 const BASIC = path.join(FIXTURES, 'basic');
-const SILENT = /names no database and no `dbName` option was given: the driver would use `test`\. Put the database in the connection string's path .*or pass `dbName`.*Nothing was changed/;
+const SILENT = /names no database and no `dbName` option was given: the driver would use `test` \(a client option naming `test` cannot be told from that fallback\)\. Put the database in the connection string's path .*or pass `dbName` to the migrator.*Nothing was changed/;
 
 /**
  * A connection string without a database makes the driver use `test` silently: the migrator refuses it before writing,

@@ -66,7 +66,8 @@ function refuseDriverDefaultDatabase(client: MongoClient, options: { readonly db
   const url = (client as unknown as { s?: { url?: unknown } }).s?.url;
   if (typeof url !== 'string' || databaseInUri(url) !== '') return;
   throw new InvalidOptionError(
-    `The connection string names no database and no \`dbName\` option was given: the driver would use \`${DRIVER_DEFAULT_DATABASE}\`. ` +
-      `Put the database in the connection string's path (mongodb://host[:port]/database) or pass \`dbName\`. Nothing was changed.`,
+    `The connection string names no database and no \`dbName\` option was given: the driver would use \`${DRIVER_DEFAULT_DATABASE}\` ` +
+      `(a client option naming \`${DRIVER_DEFAULT_DATABASE}\` cannot be told from that fallback). ` +
+      `Put the database in the connection string's path (mongodb://host[:port]/database) or pass \`dbName\` to the migrator. Nothing was changed.`,
   );
 }
