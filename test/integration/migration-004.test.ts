@@ -76,6 +76,18 @@ describe('migration 004: fix melted token status', () => {
     expect(await t.db.collection('migrations').countDocuments()).toBe(0);
   });
 
+  it("preview's estimate uses earlier runs at the same batch size only: another batch size goes at another speed", async () => {
+    await seedSampleData(t.db, { tokens: 600, users: 10, seed: 5 });
+    const small = migrator(10);
+    await small.up();
+    expect((await small.history({ limit: 1 }))[0]).toMatchObject({ direction: 'up', outcome: 'applied', batchSize: 10 });
+    await small.down();
+    const [same] = await migrator(10).preview();
+    expect(same?.report?.estimate?.basis).toMatch(/^median of 1 earlier run\(s\): \d+ docs\/s$/);
+    const [other] = await migrator(1000).preview();
+    expect(other?.report?.estimate?.basis).toMatch(/timed read/);
+  });
+
   it('preview counts exactly what up migrates, a status array holding "unspent" and a Decimal128 amount included', async () => {
     const base = { wallet_id: sampleWalletId(1, 1), proofs: [{ id: 'x', amount: 1, secret: 's', C: 'c' }], mint_url: 'https://testnut.cashu.space', transaction_type: 'melted', metadata: {} };
     await tokens.insertMany([

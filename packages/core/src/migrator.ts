@@ -496,7 +496,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Runs one migration in one direction, from the started record to the finished one. */
   async #execute(m: LoadedMigration, direction: Direction, run: Run): Promise<void> {
     assertMayContinue(run.signal, run.lease);
-    const attempt = await this.#records.begin(m, direction, run.lease, { outOfOrder: direction === 'up' && run.outOfOrder.has(m.id) });
+    const attempt = await this.#records.begin(m, direction, run.lease, { outOfOrder: direction === 'up' && run.outOfOrder.has(m.id), batchSize: this.#batchSize });
     const connection = await this.#mongoose();
     const ctx: MigrationContext = withConnection<Omit<MigrationContext, 'connection'>>({
       client: this.#client,

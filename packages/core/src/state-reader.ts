@@ -195,7 +195,8 @@ export class StateReader {
           samples: options.samples ?? DEFAULT_PREVIEW_SAMPLES,
           measuredThroughput: async () =>
             (await storage.history({ limit: 20 }))
-              .filter((h) => h.direction === 'up' && h.outcome === 'applied')
+              // Runs at another batch size go at another speed (a tenth of the batch costs about twice the time).
+              .filter((h) => h.direction === 'up' && h.outcome === 'applied' && (h.batchSize === undefined || h.batchSize === batchSize))
               .map((h) => h.counts?.docsPerSecond)
               .filter((v): v is number => typeof v === 'number' && v > 0),
         }, connection));

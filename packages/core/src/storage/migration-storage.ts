@@ -68,6 +68,8 @@ export interface HistoryEntry extends RunIdentity {
   readonly repair?: string;
   /** Set when this run applied the migration out of order. */
   readonly outOfOrder?: boolean;
+  /** The run's `batchSize`, so that an estimate from earlier runs' throughput compares like with like. */
+  readonly batchSize?: number;
 }
 
 /** What `begin` needs to know about the attempt. */
@@ -87,6 +89,8 @@ export interface FinishDetails {
   readonly error?: string;
   /** The attempt applied the migration out of order; the record and the history entry say so. Default false. */
   readonly outOfOrder?: boolean;
+  /** The run's batch size, kept in the history entry. Default: not recorded. */
+  readonly batchSize?: number;
 }
 
 /** A change to one record made without running its migration (`baseline`, `repair`), with the history entry that says so. */

@@ -131,6 +131,7 @@ export class MongoMigrationStorage implements MigrationStorage {
       user: record.user,
       ...(details.error ? { error: details.error } : {}),
       ...(outcome === 'applied' && details.outOfOrder ? { outOfOrder: true } : {}),
+      ...(details.batchSize !== undefined ? { batchSize: details.batchSize } : {}),
     });
   }
 

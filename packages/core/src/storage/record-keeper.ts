@@ -21,7 +21,7 @@ export class RecordKeeper {
   ) {}
 
   /** Marks the attempt started (`applying` or `reverting`), resuming an unfinished one in the same direction. */
-  async begin(migration: LoadedMigration, direction: Direction, lease: LeaseGuard, options: { readonly outOfOrder?: boolean } = {}): Promise<Attempt> {
+  async begin(migration: LoadedMigration, direction: Direction, lease: LeaseGuard, options: { readonly outOfOrder?: boolean; readonly batchSize?: number } = {}): Promise<Attempt> {
     const record = await this.storage.begin({
       id: migration.id,
       direction,
@@ -31,7 +31,7 @@ export class RecordKeeper {
       fence: lease.fence,
     });
     if (record.checkpoint !== undefined) this.logger.info('resuming from checkpoint', { migration: migration.id, direction });
-    return new Attempt(this.storage, this.logger, record, direction, lease.fence, options.outOfOrder === true);
+    return new Attempt(this.storage, this.logger, record, direction, lease.fence, options.outOfOrder === true, options.batchSize);
   }
 }
 
@@ -48,6 +48,8 @@ export class Attempt {
     private readonly fence: string,
     /** This attempt applies the migration out of order. */
     private readonly outOfOrder = false,
+    /** The run's batch size, for the history entry. */
+    private readonly batchSize?: number,
   ) {
     this.checkpoint = {
       load: <T>() => record.checkpoint as T | undefined,
@@ -57,7 +59,11 @@ export class Attempt {
 
   /** Records success: `applied` (up) or `rolled_back` (down), with the migration's counts. */
   async succeed(counts: MigrationCounts | undefined): Promise<void> {
-    await this.storage.finish(this.record._id, this.fence, this.direction === 'up' ? 'applied' : 'rolled_back', { counts, ...(this.outOfOrder ? { outOfOrder: true } : {}) });
+    await this.storage.finish(this.record._id, this.fence, this.direction === 'up' ? 'applied' : 'rolled_back', {
+      counts,
+      ...(this.outOfOrder ? { outOfOrder: true } : {}),
+      ...(this.batchSize !== undefined ? { batchSize: this.batchSize } : {}),
+    });
   }
 
   /**
