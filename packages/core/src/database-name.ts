@@ -12,9 +12,16 @@ const FORBIDDEN_IN_DATABASE_NAME = /[/\\. "$*<>:|?\0]/;
 /** The database the driver takes when nothing names one. */
 const DRIVER_DEFAULT_DATABASE = 'test';
 
-/** Why MongoDB would refuse `name` as a database name ("is empty", "has the character …"), or undefined when it would not. */
+/** MongoDB's own databases: users, replication state, sharding metadata. Never an application's data. */
+const SYSTEM_DATABASES: ReadonlySet<string> = new Set(['admin', 'local', 'config']);
+
+/**
+ * Why `name` cannot be the database migrations run on ("is empty", "has the character …", "is MongoDB's own …"), or
+ * undefined when it can.
+ */
 export function databaseNameProblem(name: string): string | undefined {
   if (name === '') return 'is empty';
+  if (SYSTEM_DATABASES.has(name)) return `is one of MongoDB's own databases (admin, local, config), not an application's`;
   const bad = FORBIDDEN_IN_DATABASE_NAME.exec(name)?.[0];
   if (bad !== undefined) {
     const shown = bad === '\0' ? 'NUL' : bad === ' ' ? '" " (a space)' : JSON.stringify(bad);
