@@ -45,13 +45,14 @@ export function databaseInUri(uri: string): string | undefined {
  * `dbName`, the Mongoose connection or the connection string's path), or the driver's silent fallback (below).
  */
 export function checkDatabaseChoice(client: MongoClient, options: { readonly dbName?: string | undefined; readonly connection?: MongooseConnection | undefined }): void {
-  const name = options.dbName ?? options.connection?.name ?? (client.options as { dbName?: unknown } | undefined)?.dbName;
+  const clientDatabase = (client.options as { dbName?: unknown } | undefined)?.dbName;
+  const name = options.dbName ?? options.connection?.name ?? clientDatabase;
   const problem = typeof name === 'string' ? databaseNameProblem(name) : undefined;
   if (problem !== undefined) {
     const fix = options.dbName !== undefined ? 'pass another `dbName`' : 'fix the database in the connection string, or pass `dbName`';
     throw new InvalidOptionError(`Database name ${JSON.stringify(name)} ${problem}: ${fix}. Nothing was changed.`);
   }
-  refuseDriverDefaultDatabase(client, options);
+  refuseDriverDefaultDatabase(client, clientDatabase, options);
 }
 
 /**
@@ -61,13 +62,17 @@ export function checkDatabaseChoice(client: MongoClient, options: { readonly dbN
  * The client's internals are read by shape (drivers 6 and 7 keep the connection string as `s.url`); when they cannot
  * be read, nothing is refused.
  */
-function refuseDriverDefaultDatabase(client: MongoClient, options: { readonly dbName?: string | undefined; readonly connection?: MongooseConnection | undefined }): void {
+function refuseDriverDefaultDatabase(
+  client: MongoClient,
+  clientDatabase: unknown,
+  options: { readonly dbName?: string | undefined; readonly connection?: MongooseConnection | undefined },
+): void {
   if (options.dbName !== undefined) return;
   const { connection } = options;
   if (connection) {
     const chosen = connection as unknown as { readonly $dbName?: unknown; readonly _parent?: unknown };
     if (connection.name !== DRIVER_DEFAULT_DATABASE || typeof chosen.$dbName === 'string' || chosen._parent !== undefined) return;
-  } else if ((client.options as { dbName?: unknown } | undefined)?.dbName !== DRIVER_DEFAULT_DATABASE) {
+  } else if (clientDatabase !== DRIVER_DEFAULT_DATABASE) {
     return; // named by the client options (or unreadable)
   }
   const url = (client as unknown as { s?: { url?: unknown } }).s?.url;

@@ -119,13 +119,13 @@ export class MigrationLockedError extends MigrateError {
       ? `host ${holder.host}, pid ${holder.pid}, run ${holder.runId}${holder.expiresAt ? `, lease expires ${holder.expiresAt.toISOString()}` : ''}`
       : 'an unknown holder';
     const force = { call: 'unlock', options: { force: true }, why: 'Only if that process is gone.' } as const;
-    super(
-      MigrateErrorCode.MigrationLocked,
-      options.refusedUnlock
-        ? `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire, or remove it now with \`unlock\` and option \`force\`.`
-        : `The migration lock is held by ${who}. ${detail} If that process is gone, wait for its lease to expire or remove it with \`unlock\` (option \`force\` removes a live lease).`,
-      { remedies: options.refusedUnlock ? [force] : [{ call: 'unlock', why: 'It removes an expired lease.' }, force] },
-    );
+    // After a refused unlock, the plain unlock is no way out.
+    const wayOut = options.refusedUnlock
+      ? 'wait for its lease to expire, or remove it now with `unlock` and option `force`'
+      : 'wait for its lease to expire or remove it with `unlock` (option `force` removes a live lease)';
+    super(MigrateErrorCode.MigrationLocked, `The migration lock is held by ${who}. ${detail} If that process is gone, ${wayOut}.`, {
+      remedies: options.refusedUnlock ? [force] : [{ call: 'unlock', why: 'It removes an expired lease.' }, force],
+    });
   }
 }
 

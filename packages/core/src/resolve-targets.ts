@@ -12,6 +12,7 @@ import {
   BaselinedMigrationError,
 } from './errors.js';
 import { MigrationStatus, isExecuted, type MigrationRecord } from './storage/migration-storage.js';
+import { namespaceOfId } from './sources/load-migrations.js';
 
 /** What a rollback asks for: the last one (default), `step` of them, down to `to` (`0`: all). */
 export interface DownSelection {
@@ -187,7 +188,6 @@ export function planDown(
 
 /** The namespaces (`namespace/NNN_name`) of missing migrations that no loaded migration shares. */
 function unloadedNamespaces(migrations: ReadonlyArray<{ readonly id: string }>, drift: readonly DriftEntry[]): string[] {
-  const namespaceOf = (id: string) => id.slice(0, Math.max(0, id.lastIndexOf('/')));
-  const loaded = new Set(migrations.map((m) => namespaceOf(m.id)));
-  return [...new Set(drift.filter((d) => d.kind === 'missing').map((d) => namespaceOf(d.id)))].filter((n) => n && !loaded.has(n));
+  const loaded = new Set(migrations.map((m) => namespaceOfId(m.id)));
+  return [...new Set(drift.filter((d) => d.kind === 'missing').map((d) => namespaceOfId(d.id)))].filter((n) => n && !loaded.has(n));
 }

@@ -15,9 +15,10 @@ export const statusCommand = defineCommand({
     withMigrator(args, io, async ({ migrator, resolved }) => {
       const report = await migrator.status();
       const exitCode = report.drift.length ? ExitCode.drift : args['fail-on-pending'] && report.pending > 0 ? ExitCode.pending : ExitCode.success;
-      if (!args['show-config']) return { exitCode, json: report, text: renderStatus(report, where, { allowOutOfOrder: resolved.settings.allowOutOfOrder }) };
+      const rendered = renderStatus(report, where, { allowOutOfOrder: resolved.settings.allowOutOfOrder });
+      if (!args['show-config']) return { exitCode, json: report, text: rendered };
       const settings = describeSettings(resolved);
-      const text = `${renderStatus(report, where, { allowOutOfOrder: resolved.settings.allowOutOfOrder })}\n\nSettings${resolved.configFile ? ` (config file ${resolved.configFile})` : ' (no config file)'}:\n${table(['setting', 'value', 'source'], settings.map((s) => [s.setting, s.value, s.source]))}`;
+      const text = `${rendered}\n\nSettings${resolved.configFile ? ` (config file ${resolved.configFile})` : ' (no config file)'}:\n${table(['setting', 'value', 'source'], settings.map((s) => [s.setting, s.value, s.source]))}`;
       return { exitCode, json: { ...report, settings }, text };
     }),
 });

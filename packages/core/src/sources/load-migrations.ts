@@ -151,6 +151,11 @@ function pickModule(imported: Record<string, unknown>): MigrationModule | undefi
   return undefined;
 }
 
+/** The namespace of a migration id (`ns/004_name` → `ns`); '' for an id without one. */
+export function namespaceOfId(id: string): string {
+  return id.slice(0, Math.max(0, id.lastIndexOf('/')));
+}
+
 /**
  * Finds a migration by full id (`ns/004_name`), name (`004_name`), number (`004` or `4`) or `ns/004`.
  * Throws `MigrationNotFoundError` when none or several match.

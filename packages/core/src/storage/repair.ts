@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { findMigration } from '../sources/load-migrations.js';
+import { findMigration, namespaceOfId } from '../sources/load-migrations.js';
 import { MigrationStatus, isExecuted, type MigrationRecord } from './migration-storage.js';
 import { maintenanceEntry, underMaintenanceLock, type MaintenanceDeps } from './maintenance.js';
 
@@ -127,7 +127,7 @@ function refuseUnresolvable(record: MigrationRecord, resolve: RepairResolution):
 
 /** A missing file whose namespace no loaded source has may only be left out of `sources`: resolving it as pending would make it run again once loaded. */
 function refuseUnloadedSource(record: MigrationRecord, migrations: MaintenanceDeps['migrations']): void {
-  const namespace = record.source?.namespace ?? record._id.slice(0, Math.max(0, record._id.lastIndexOf('/')));
+  const namespace = record.source?.namespace ?? namespaceOfId(record._id);
   if (migrations.some((m) => m.namespace === namespace)) return;
   throw new InvalidOptionError(
     `No loaded source has the namespace "${namespace}" of ${record._id}: its file may only be left out of \`sources\`, and once that source is loaded again the next \`up\` would run it again. ` +
